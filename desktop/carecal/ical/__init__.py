@@ -1,0 +1,1 @@
+"""Carecal ical package."""

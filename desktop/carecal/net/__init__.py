@@ -1,0 +1,1 @@
+"""Network layer (HTTP client factory, OAuth): the only package that opens connections. Arrives with the sync issue."""

@@ -1,0 +1,1 @@
+"""Remote calendar providers behind one protocol. Arrives with the sync issue."""

@@ -1,0 +1,1 @@
+"""Provider-neutral two-way sync engine. Arrives with the sync issue."""

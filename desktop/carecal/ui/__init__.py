@@ -1,0 +1,1 @@
+"""Carecal ui package."""
