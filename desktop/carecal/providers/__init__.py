@@ -1,1 +1,0 @@
-"""Remote calendar providers behind one protocol. Arrives with the sync issue."""

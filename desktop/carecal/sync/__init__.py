@@ -1,1 +1,0 @@
-"""Provider-neutral two-way sync engine. Arrives with the sync issue."""
