@@ -1,0 +1,216 @@
+"""Accounts and calendars: the Repository's part that manages them.
+
+Threads: the owning Repository's thread (one at a time); every call does disk I/O and raises
+StoreError on database failure.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from carecal.domain.changes import Changes
+from carecal.domain.errors import NotFound, ValidationError
+from carecal.domain.models import Account, Calendar, ProviderKind, new_id
+from carecal.store.audit import AuditLog
+from carecal.store.db import Database
+
+LOCAL_ACCOUNT_ID = "local"
+LOCAL_ACCOUNT_NAME = "On this computer"
+DEFAULT_CALENDAR_NAME = "My practice"
+
+_COLS = (
+    "id, account_id, name, color, visible, read_only, is_default, publish_availability, remote_id"
+)
+
+
+def _calendar(row: tuple[Any, ...]) -> Calendar:
+    cid, account, name, color, visible, ro, default, publish, remote = row
+    return Calendar(
+        cid, account, name, color, bool(visible), bool(ro), bool(default), bool(publish), remote
+    )
+
+
+def _doc(cal: Calendar) -> dict[str, Any]:
+    return {
+        "id": cal.id,
+        "account_id": cal.account_id,
+        "name": cal.name,
+        "color": cal.color,
+        "visible": cal.visible,
+        "read_only": cal.read_only,
+        "is_default": cal.is_default,
+        "publish_availability": cal.publish_availability,
+        "remote_id": cal.remote_id,
+    }
+
+
+class CalendarsMixin:
+    """Needs ``_db``, ``audit``, ``_now()`` and ``_local_cache`` from the Repository."""
+
+    _db: Database
+    audit: AuditLog
+    _local_cache: dict[str, tuple[bool, bool]]
+
+    def _now(self) -> str:
+        raise NotImplementedError
+
+    def _calendar_flags(self, calendar_id: str) -> tuple[bool, bool]:
+        """(belongs to the local account, read-only). Raises NotFound."""
+        if calendar_id not in self._local_cache:
+            row = self._db.execute(
+                "SELECT a.kind, c.read_only FROM calendars c JOIN accounts a "
+                "ON a.id = c.account_id WHERE c.id = ?",
+                (calendar_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no calendar with id {calendar_id}")
+            self._local_cache[calendar_id] = (row[0] == ProviderKind.LOCAL.value, bool(row[1]))
+        return self._local_cache[calendar_id]
+
+    def add_account(self, account: Account, *, actor: str) -> Changes:
+        """Insert an account (its secret lives in the OS keyring, never here). Raises
+        ValidationError when the id is taken."""
+        with self._db.transaction():
+            if self._db.execute("SELECT 1 FROM accounts WHERE id = ?", (account.id,)).fetchone():
+                raise ValidationError(f"an account with id {account.id} already exists")
+            self._db.execute(
+                "INSERT INTO accounts (id, kind, name, settings, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    account.id,
+                    account.kind.value,
+                    account.name,
+                    json.dumps(account.settings, sort_keys=True),
+                    self._now(),
+                ),
+            )
+            self.audit.append(
+                actor,
+                "create",
+                "account",
+                account.id,
+                None,
+                {"kind": account.kind.value, "name": account.name},
+            )
+        return Changes(calendars=True)
+
+    def ensure_local_calendar(self) -> Calendar:
+        """The built-in local account's default calendar, created ("My practice") on first use."""
+        with self._db.transaction():
+            if not self._db.execute(
+                "SELECT 1 FROM accounts WHERE id = ?", (LOCAL_ACCOUNT_ID,)
+            ).fetchone():
+                self._db.execute(
+                    "INSERT INTO accounts (id, kind, name, settings, created_at) "
+                    "VALUES (?, ?, ?, '{}', ?)",
+                    (LOCAL_ACCOUNT_ID, ProviderKind.LOCAL.value, LOCAL_ACCOUNT_NAME, self._now()),
+                )
+                self.audit.append(
+                    "system",
+                    "create",
+                    "account",
+                    LOCAL_ACCOUNT_ID,
+                    None,
+                    {"kind": "local", "name": LOCAL_ACCOUNT_NAME},
+                )
+            row = self._db.execute(
+                f"SELECT {_COLS} FROM calendars WHERE account_id = ? "
+                "ORDER BY is_default DESC, position, created_at LIMIT 1",
+                (LOCAL_ACCOUNT_ID,),
+            ).fetchone()
+            if row is not None:
+                return _calendar(row)
+            cal = Calendar(new_id(), LOCAL_ACCOUNT_ID, DEFAULT_CALENDAR_NAME, is_default=True)
+            self._insert_calendar(cal, "system")
+        return cal
+
+    def _insert_calendar(self, cal: Calendar, actor: str) -> None:
+        position = self._db.execute("SELECT COALESCE(MAX(position), -1) + 1 FROM calendars")
+        self._db.execute(
+            f"INSERT INTO calendars ({_COLS}, position, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cal.id,
+                cal.account_id,
+                cal.name,
+                cal.color,
+                int(cal.visible),
+                int(cal.read_only),
+                int(cal.is_default),
+                int(cal.publish_availability),
+                cal.remote_id,
+                position.fetchone()[0],
+                self._now(),
+            ),
+        )
+        self.audit.append(actor, "create", "calendar", cal.id, None, _doc(cal))
+
+    def list_calendars(self) -> list[Calendar]:
+        rows = self._db.execute(f"SELECT {_COLS} FROM calendars ORDER BY position, name").fetchall()
+        return [_calendar(r) for r in rows]
+
+    def get_calendar(self, calendar_id: str) -> Calendar:
+        """Raises NotFound."""
+        row = self._db.execute(
+            f"SELECT {_COLS} FROM calendars WHERE id = ?", (calendar_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no calendar with id {calendar_id}")
+        return _calendar(row)
+
+    def find_calendar(self, name: str) -> Calendar:
+        """By name, case-insensitive. Raises NotFound."""
+        row = self._db.execute(
+            f"SELECT {_COLS} FROM calendars WHERE name = ? COLLATE NOCASE "
+            "ORDER BY position LIMIT 1",
+            (name.strip(),),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no calendar named {name!r}")
+        return _calendar(row)
+
+    def add_calendar(
+        self, name: str, color: str, *, actor: str, account_id: str = LOCAL_ACCOUNT_ID
+    ) -> tuple[Calendar, Changes]:
+        """A new calendar (in the local account unless ``account_id`` is given). Raises
+        ValidationError for an empty name, NotFound for an unknown account."""
+        if not name.strip():
+            raise ValidationError("a calendar needs a name")
+        if account_id == LOCAL_ACCOUNT_ID:
+            self.ensure_local_calendar()
+        with self._db.transaction():
+            if not self._db.execute(
+                "SELECT 1 FROM accounts WHERE id = ?", (account_id,)
+            ).fetchone():
+                raise NotFound(f"no account with id {account_id}")
+            cal = Calendar(new_id(), account_id, name.strip(), color)
+            self._insert_calendar(cal, actor)
+        return cal, Changes(calendars=True)
+
+    def update_calendar(self, cal: Calendar, *, actor: str) -> Changes:
+        """Save a calendar's name, colour and flags (its account cannot change). Making it the
+        default clears the flag on the others. Raises NotFound, ValidationError."""
+        if not cal.name.strip():
+            raise ValidationError("a calendar needs a name")
+        with self._db.transaction():
+            before = self.get_calendar(cal.id)
+            if cal.is_default:
+                self._db.execute("UPDATE calendars SET is_default = 0 WHERE id != ?", (cal.id,))
+            self._db.execute(
+                "UPDATE calendars SET name = ?, color = ?, visible = ?, read_only = ?, "
+                "is_default = ?, publish_availability = ?, remote_id = ? WHERE id = ?",
+                (
+                    cal.name.strip(),
+                    cal.color,
+                    int(cal.visible),
+                    int(cal.read_only),
+                    int(cal.is_default),
+                    int(cal.publish_availability),
+                    cal.remote_id,
+                    cal.id,
+                ),
+            )
+            self.audit.append(actor, "update", "calendar", cal.id, _doc(before), _doc(cal))
+        self._local_cache.pop(cal.id, None)
+        return Changes(calendars=True)
