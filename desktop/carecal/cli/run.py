@@ -1,0 +1,101 @@
+"""Running one parsed command: open the session, dispatch, turn every failure into one line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from carecal.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError
+from carecal.domain.errors import CarecalError
+from carecal.services.session import LOG_FILE, Session, SessionArgs, open_session, resolve_data_dir
+
+Command = Callable[[Session, argparse.Namespace], int]
+
+
+def _commands() -> dict[tuple[str, str | None], Command]:
+    from carecal.cli import cmd_events, cmd_misc
+
+    return {
+        ("events", "list"): cmd_events.list_events,
+        ("events", "add"): cmd_events.add_event,
+        ("events", "update"): cmd_events.update_event,
+        ("events", "delete"): cmd_events.delete_event,
+        ("import", None): cmd_misc.import_ics,
+        ("export", None): cmd_misc.export_ics,
+        ("patients", "list"): cmd_misc.list_patients,
+        ("patients", "add"): cmd_misc.add_patient,
+        ("services", "list"): cmd_misc.list_services,
+        ("services", "add"): cmd_misc.add_service,
+        ("free", None): cmd_misc.free,
+        ("audit", None): cmd_misc.audit,
+        ("audit", "verify"): cmd_misc.audit_verify,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command line and return its exit status. The main thread; disk I/O."""
+    data_dir: Path | None = getattr(args, "data_dir", None)
+    try:
+        if args.command == "gui":
+            return _gui(SessionArgs(data_dir=data_dir, demo=bool(getattr(args, "demo", False))))
+        command = _commands()[(args.command, getattr(args, "action", None))]
+        with open_session(data_dir, actor="cli") as session:
+            return command(session, args)
+    except UsageError as exc:
+        return _fail(f"carecal: error: {exc}", EXIT_USAGE)
+    except CarecalError as exc:
+        return _fail(f"carecal: error: {exc}", EXIT_ERROR)
+    except BrokenPipeError:
+        # The reader went away (carecal events list | head): not an error worth a message.
+        _silence_stdout()
+        return EXIT_ERROR
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        return _fail(f"carecal: error: {exc.strerror or exc}{where}", EXIT_ERROR)
+    except KeyboardInterrupt:
+        return _fail("carecal: interrupted", 130)
+    except Exception as exc:
+        logged = _log_internal_error(data_dir)
+        hint = f" (details in {logged})" if logged else ""
+        return _fail(f"carecal: internal error: {type(exc).__name__}: {exc}{hint}", EXIT_ERROR)
+
+
+def _gui(session_args: SessionArgs) -> int:
+    # Imported only here: the command line must never load Qt for the other commands.
+    from carecal import app
+
+    result = app.main(session_args)
+    return EXIT_OK if result is None else int(result)
+
+
+def _fail(line: str, code: int) -> int:
+    sys.stderr.write(" ".join(line.split()) + "\n")
+    return code
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _log_internal_error(data_dir: Path | None) -> Path | None:
+    """Append the current traceback to carecal.log in the data directory; its path or None."""
+    try:
+        directory = resolve_data_dir(data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / LOG_FILE
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        with path.open("a", encoding="utf-8") as log_file:
+            log_file.write(f"--- {stamp} carecal {' '.join(sys.argv[1:2])}\n")
+            log_file.write(traceback.format_exc())
+        return path
+    except OSError:
+        return None

@@ -1,0 +1,16 @@
+"""Time-zone name checks shared by the services and the command line."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def is_known_zone(name: str) -> bool:
+    """True when ``name`` is an IANA zone zoneinfo can load. Any thread; reads tz data."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
