@@ -1,0 +1,44 @@
+"""Starting the desktop app: wiring only, no logic and no Qt.
+
+Builds the session (store, services) and hands it to ``carecal.ui.application``, which owns
+everything Qt. Every dependency is passed in; there is no global app object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from carecal.services.session import Session
+
+
+class _GuiArgs(Protocol):
+    data_dir: Path | None
+    demo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AppArgs:
+    """What ``carecal gui`` passes in (``services.session.SessionArgs`` has the same fields)."""
+
+    data_dir: Path | None = None
+    demo: bool = False
+
+
+def main(args: _GuiArgs) -> int:
+    """Run the calendar window until it closes; returns the process exit code. Main thread."""
+    # Imported here so that `carecal <command>` never pays for (or needs) Qt.
+    from carecal.services.demo import fill_demo_week
+    from carecal.services.session import open_session
+    from carecal.ui.application import run
+
+    def start() -> Session:
+        session = open_session(args.data_dir, actor="user")
+        if args.demo:
+            fill_demo_week(session.repo, date.today())
+        return session
+
+    return run(start)

@@ -1,0 +1,172 @@
+"""Agenda view: the coming days as a readable list (GUI thread only)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
+from carecal.ui.cards import fmt_time
+from carecal.ui.loader import ViewData
+
+_STATUS_COLORS = {
+    AppointmentStatus.SCHEDULED: ("#f3f4f6", "#4b5563"),
+    AppointmentStatus.CONFIRMED: ("#dbeafe", "#1e40af"),
+    AppointmentStatus.ARRIVED: ("#fef3c7", "#92400e"),
+    AppointmentStatus.COMPLETED: ("#d1fae5", "#065f46"),
+    AppointmentStatus.NO_SHOW: ("#fee2e2", "#991b1b"),
+    AppointmentStatus.CANCELLED: ("#f3f4f6", "#9ca3af"),
+}
+
+
+class AgendaRow(QFrame):
+    """One appointment line; click selects, double-click opens."""
+
+    clicked = Signal(object)
+    activated = Signal(object)
+
+    def __init__(self, occ: Occurrence, data: ViewData) -> None:
+        super().__init__()
+        self.occ = occ
+        self.setObjectName("AgendaRow")
+        self.setProperty("selected", False)
+        ev = occ.event
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 8, 12, 8)
+        lay.setSpacing(12)
+        if isinstance(occ.start, datetime) and isinstance(occ.end, datetime):
+            when = (
+                f"{fmt_time(occ.start.astimezone(data.tz))} – "
+                f"{fmt_time(occ.end.astimezone(data.tz))}"
+            )
+        else:
+            when = "All day"
+        time_label = QLabel(when)
+        time_label.setObjectName("AgendaTime")
+        time_label.setFixedWidth(110)
+        bar = QFrame()
+        bar.setFixedSize(4, 34)
+        bar.setStyleSheet(f"background: {data.color_of(occ)}; border-radius: 2px;")
+        text = QVBoxLayout()
+        text.setSpacing(1)
+        title = QLabel(ev.title or "(no title)")
+        title.setObjectName("AgendaTitle")
+        if ev.status is AppointmentStatus.CANCELLED:
+            f = title.font()
+            f.setStrikeOut(True)
+            title.setFont(f)
+        details = [data.patient_label(occ)]
+        if ev.service_id and ev.service_id in data.services:
+            details.append(data.services[ev.service_id].name)
+        if ev.mode is not VisitMode.IN_PERSON:
+            details.append(ev.mode.label)
+        if ev.location:
+            details.append(ev.location)
+        cal = data.calendars.get(ev.calendar_id)
+        if cal is not None and len(data.calendars) > 1:
+            details.append(cal.name)
+        sub = QLabel("  ·  ".join(d for d in details if d))
+        sub.setObjectName("AgendaDetails")
+        text.addWidget(title)
+        text.addWidget(sub)
+        lay.addWidget(time_label)
+        lay.addWidget(bar)
+        lay.addLayout(text, 1)
+        if occ.key in data.double_booked:
+            warn = QLabel("Double-booked")
+            warn.setObjectName("Pill")
+            warn.setStyleSheet("background:#fee2e2; color:#b91c1c;")
+            lay.addWidget(warn)
+        bg, fg = _STATUS_COLORS[ev.status]
+        pill = QLabel(ev.status.label)
+        pill.setObjectName("Pill")
+        pill.setStyleSheet(f"background:{bg}; color:{fg};")
+        lay.addWidget(pill)
+
+    def set_selected(self, on: bool) -> None:
+        self.setProperty("selected", on)
+        self.style().unpolish(self)
+        self.style().polish(self)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.clicked.emit(self.occ)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        self.activated.emit(self.occ)
+
+
+class AgendaView(QScrollArea):
+    """The appointments of a range of days, grouped under day headings."""
+
+    open_requested = Signal(object)
+    selection_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("AgendaView")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.rows: list[AgendaRow] = []
+        self.selected_key: tuple[str, str] | None = None
+        self.setWidget(QWidget())
+
+    def set_data(self, first_day: date, days: int, data: ViewData, now: datetime) -> None:
+        body = QWidget()
+        body.setObjectName("AgendaBody")
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(32, 16, 32, 24)
+        lay.setSpacing(2)
+        today = now.astimezone(data.tz).date()
+        by_day: dict[date, list[Occurrence]] = {}
+        for occ in data.occurrences:
+            d = (
+                occ.start.astimezone(data.tz).date()
+                if isinstance(occ.start, datetime)
+                else occ.start
+            )
+            by_day.setdefault(d, []).append(occ)
+        self.rows = []
+        for i in range(days):
+            day = first_day + timedelta(days=i)
+            items = sorted(
+                by_day.get(day, []),
+                key=lambda o: (isinstance(o.start, datetime), o.start.isoformat()),
+            )
+            if not items:
+                continue
+            head = QLabel(_day_heading(day, today))
+            head.setObjectName("AgendaDay")
+            head.setProperty("today", day == today)
+            lay.addWidget(head)
+            for occ in items:
+                row = AgendaRow(occ, data)
+                row.clicked.connect(self._on_click)
+                row.activated.connect(self.open_requested.emit)
+                row.set_selected(occ.key == self.selected_key)
+                self.rows.append(row)
+                lay.addWidget(row)
+        if not self.rows:
+            empty = QLabel("Nothing scheduled in the coming days.")
+            empty.setObjectName("Hint")
+            empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            lay.addWidget(empty)
+        lay.addStretch(1)
+        self.setWidget(body)
+
+    def _on_click(self, occ: Occurrence) -> None:
+        self.selected_key = occ.key
+        for row in self.rows:
+            row.set_selected(row.occ.key == occ.key)
+        self.selection_changed.emit(occ)
+
+
+def _day_heading(day: date, today: date) -> str:
+    label = day.strftime("%A, %-d %B")
+    if day == today:
+        return f"Today  ·  {label}"
+    if day == today + timedelta(days=1):
+        return f"Tomorrow  ·  {label}"
+    return label

@@ -1,0 +1,215 @@
+"""Edits the user makes from the calendar views, run on the database lane (GUI thread API).
+
+Every write goes through ``Operations``: it asks the scope for series, runs the service call on
+the database lane, keeps the undo stack, announces the Changes, and shows errors as messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
+
+from carecal.domain.changes import Changes
+from carecal.domain.errors import CarecalError
+from carecal.domain.models import EditScope, Occurrence
+from carecal.ui.context import UiContext
+from carecal.ui.editor import AppointmentEditor, EditorResult
+
+if TYPE_CHECKING:
+    from carecal.services.events import Undo
+
+log = logging.getLogger(__name__)
+
+ScopeAsker = Callable[[QWidget, str], EditScope | None]
+
+
+def is_series_instance(occ: Occurrence) -> bool:
+    return occ.recurrence_id is not None or occ.event.is_override
+
+
+def ask_scope_dialog(parent: QWidget, verb: str) -> EditScope | None:
+    """Ask which occurrences of a series an edit applies to. GUI thread; blocks in a dialog."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Repeating appointment")
+    box.setText(f"{verb} this repeating appointment:")
+    this = box.addButton("This occurrence", QMessageBox.ButtonRole.AcceptRole)
+    following = box.addButton("This and following", QMessageBox.ButtonRole.AcceptRole)
+    every = box.addButton("All occurrences", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    choice: dict[object, EditScope] = {
+        this: EditScope.THIS,
+        following: EditScope.THIS_AND_FOLLOWING,
+        every: EditScope.ALL,
+    }
+    return choice.get(box.clickedButton())
+
+
+def error_text(err: Exception) -> str:
+    """A user-facing sentence for any error (foreign ones are logged, never shown raw)."""
+    if isinstance(err, CarecalError):
+        return str(err)
+    log.error("unexpected error in a background job", exc_info=err)
+    return f"Something went wrong ({type(err).__name__}). Details are in the log file."
+
+
+class Operations:
+    """The write path of the calendar window. Create and call on the GUI thread."""
+
+    def __init__(self, ctx: UiContext, parent: QWidget) -> None:
+        self.ctx = ctx
+        self.parent = parent
+        self.ask_scope: ScopeAsker = ask_scope_dialog
+        self.undo_stack: list[Undo] = []
+        self.last_error: str | None = None
+        self.editor: AppointmentEditor | None = None
+        self.show_errors = True
+
+    # ---- plumbing -----------------------------------------------------------------------
+    def fail(self, err: Exception) -> None:
+        self.last_error = error_text(err)
+        self.ctx.events.error.emit(self.last_error)
+        if self.show_errors:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Carecal",
+                self.last_error,
+                QMessageBox.StandardButton.Ok,
+                self.parent,
+            )
+            box.open()
+
+    def _write(self, job: Callable[[], tuple[Changes, Undo | None]], message: str) -> None:
+        def done(result: tuple[Changes, Undo | None]) -> None:
+            changes, undo = result
+            if undo is not None and not undo.empty:
+                self.undo_stack.append(undo)
+                del self.undo_stack[:-50]
+            self.ctx.events.changes_applied.emit(changes)
+            self.ctx.events.status_message.emit(message)
+
+        self.ctx.tasks.submit(job, done, self.fail)
+
+    def _scope_for(self, occ: Occurrence, verb: str) -> EditScope | None:
+        return self.ask_scope(self.parent, verb) if is_series_instance(occ) else EditScope.THIS
+
+    # ---- edits --------------------------------------------------------------------------
+    def move(self, occ: Occurrence, start: datetime, end: datetime) -> None:
+        scope = self._scope_for(occ, "Move")
+        if scope is None:
+            self.ctx.events.changes_applied.emit(Changes.of_events(occ.event.id))  # snap back
+            return
+        svc = self.ctx.session.events
+        self._write(
+            lambda: svc.move_with_undo(occ, start, end, scope),
+            f"Moved “{occ.event.title}” to {start:%a %-d %b, %H:%M}.",
+        )
+
+    def delete(self, occ: Occurrence) -> None:
+        scope = self._scope_for(occ, "Delete")
+        if scope is None:
+            return
+        svc = self.ctx.session.events
+        self._write(lambda: svc.delete(occ, scope), f"Deleted “{occ.event.title}”.")
+
+    def undo(self) -> None:
+        if not self.undo_stack:
+            self.ctx.events.status_message.emit("Nothing to undo.")
+            return
+        undo = self.undo_stack.pop()
+        svc = self.ctx.session.events
+
+        def done(changes: Changes) -> None:
+            self.ctx.events.changes_applied.emit(changes)
+            self.ctx.events.status_message.emit(f"Undone: {undo.label}.")
+
+        self.ctx.tasks.submit(lambda: svc.undo(undo), done, self.fail)
+
+    # ---- the editor ---------------------------------------------------------------------
+    def open_editor(
+        self,
+        occ: Occurrence | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> None:
+        """Load what the editor lists, then show it (non-blocking; saved on accept)."""
+        repo = self.ctx.session.repo
+
+        def load() -> tuple[Any, ...]:
+            return (
+                repo.list_calendars(),
+                repo.list_services(),
+                repo.list_patients(),
+                self.ctx.session.events.display_zone(),
+            )
+
+        def show(loaded: tuple[Any, ...]) -> None:
+            calendars, services, patients, tz = loaded
+            if occ is not None:
+                # Edit the stored version: the view's copy may be older.
+                fresh = occ
+                with contextlib.suppress(CarecalError):
+                    fresh = Occurrence(
+                        repo.get_event(occ.event.id), occ.start, occ.end, occ.recurrence_id
+                    )
+            dialog = AppointmentEditor(
+                calendars=calendars,
+                services=services,
+                patients=patients,
+                tz=tz,
+                occ=fresh if occ is not None else None,
+                start=start,
+                end=end,
+                parent=self.parent,
+            )
+            dialog.accepted.connect(lambda: self._save_editor(dialog))
+            dialog.finished.connect(lambda _: setattr(self, "editor", None))
+            self.editor = dialog
+            dialog.open()
+
+        self.ctx.tasks.submit(load, show, self.fail)
+
+    def _save_editor(self, dialog: AppointmentEditor) -> None:
+        result = dialog.result_value
+        if result is None:
+            return
+        scope = EditScope.THIS
+        occ = dialog.occ
+        if not result.is_new and occ is not None and is_series_instance(occ):
+            asked = self.ask_scope(self.parent, "Change")
+            if asked is None:
+                return
+            scope = asked
+        self.save(result, occ, scope)
+
+    def save(self, result: EditorResult, occ: Occurrence | None, scope: EditScope) -> None:
+        """Store what the editor produced (patients first, then the appointment)."""
+        repo, svc, actor = self.ctx.session.repo, self.ctx.session.events, self.ctx.actor
+
+        def job() -> tuple[Changes, Undo | None]:
+            changes = Changes()
+            for patient in result.new_patients:
+                changes |= repo.add_patient(patient, actor=actor)
+            if result.is_new or occ is None:
+                created, undo = svc.create_with_undo(result.event)
+                return changes | created, undo
+            if not result.changed:
+                return changes, None
+            edited, undo = svc.edit_with_undo(occ, result.changed, scope)
+            return changes | edited, undo
+
+        verb = "Added" if result.is_new else "Saved"
+        self._write(job, f"{verb} “{result.event.title}”.")
+
+
+def undo_button(parent: QWidget, on_click: Callable[[], None]) -> QPushButton:
+    """The flat "Undo" link shown in the status bar after a delete."""
+    button = QPushButton("Undo", parent)
+    button.setObjectName("UndoButton")
+    button.clicked.connect(on_click)
+    return button
