@@ -31,7 +31,7 @@ def new_id() -> str:
 
 
 class AppointmentStatus(enum.StrEnum):
-    """Where a visit stands for the practitioner (not iCalendar's STATUS, see ``to_ical_status``)."""
+    """Where a visit stands for the practitioner (not iCalendar STATUS; see ``to_ical_status``)."""
 
     SCHEDULED = "scheduled"
     CONFIRMED = "confirmed"
