@@ -67,7 +67,14 @@ def test_screenshots_of_demo_week(window: MainWindow, qtbot) -> None:  # type: i
     window.open_settings()
     dialog = window.property("settingsDialog")
     shots.append(_save(dialog, "settings"))
+    for index, name in ((1, "settings_services"), (2, "settings_hours")):
+        dialog.tabs.setCurrentIndex(index)
+        shots.append(_save(dialog, name))
     dialog.reject()
     pw.close()
+    window.toolbar.search.setText("therapy")
+    window.search("therapy")
+    settle(window)
+    shots.append(_save(window, "search"))
     for path in shots:
         _assert_not_blank(path)

@@ -22,6 +22,40 @@ _STATUS_COLORS = {
 }
 
 
+def is_appointment(occ: Occurrence) -> bool:
+    """An appointment has a patient or a service; anything else is a personal entry."""
+    ev = occ.event
+    return bool(ev.patient_ids() or ev.service_id)
+
+
+def shows_status(occ: Occurrence) -> bool:
+    """Appointments always show their status; personal entries only when cancelled."""
+    return is_appointment(occ) or occ.event.status is AppointmentStatus.CANCELLED
+
+
+def agenda_details(occ: Occurrence, data: ViewData) -> list[str]:
+    """The grey line under a title: patient, service, mode, location, calendar (no repeats)."""
+    ev = occ.event
+    details = [data.patient_label(occ)]
+    if ev.service_id and ev.service_id in data.services:
+        details.append(data.services[ev.service_id].name)
+    if ev.mode is not VisitMode.IN_PERSON:
+        details.append(ev.mode.label)
+    if ev.location:
+        details.append(ev.location)
+    cal = data.calendars.get(ev.calendar_id)
+    if cal is not None and len(data.calendars) > 1:
+        details.append(cal.name)
+    seen: set[str] = set()
+    out: list[str] = []
+    for d in details:
+        key = d.strip().casefold()
+        if key and key not in seen:
+            seen.add(key)
+            out.append(d.strip())
+    return out
+
+
 class AgendaRow(QFrame):
     """One appointment line; click selects, double-click opens."""
 
@@ -58,17 +92,7 @@ class AgendaRow(QFrame):
             f = title.font()
             f.setStrikeOut(True)
             title.setFont(f)
-        details = [data.patient_label(occ)]
-        if ev.service_id and ev.service_id in data.services:
-            details.append(data.services[ev.service_id].name)
-        if ev.mode is not VisitMode.IN_PERSON:
-            details.append(ev.mode.label)
-        if ev.location:
-            details.append(ev.location)
-        cal = data.calendars.get(ev.calendar_id)
-        if cal is not None and len(data.calendars) > 1:
-            details.append(cal.name)
-        sub = QLabel("  ·  ".join(d for d in details if d))
+        sub = QLabel("  ·  ".join(agenda_details(occ, data)))
         sub.setObjectName("AgendaDetails")
         text.addWidget(title)
         text.addWidget(sub)
@@ -80,11 +104,18 @@ class AgendaRow(QFrame):
             warn.setObjectName("Pill")
             warn.setStyleSheet("background:#fee2e2; color:#b91c1c;")
             lay.addWidget(warn)
-        bg, fg = _STATUS_COLORS[ev.status]
-        pill = QLabel(ev.status.label)
-        pill.setObjectName("Pill")
-        pill.setStyleSheet(f"background:{bg}; color:{fg};")
-        lay.addWidget(pill)
+        self.pill: QLabel | None = None
+        if shows_status(occ):
+            bg, fg = _STATUS_COLORS[ev.status]
+            self.pill = QLabel(ev.status.label)
+            self.pill.setObjectName("Pill")
+            border = "1px solid #fca5a5" if ev.status is AppointmentStatus.NO_SHOW else "none"
+            self.pill.setStyleSheet(f"background:{bg}; color:{fg}; border:{border};")
+            lay.addWidget(self.pill)
+        if ev.status is AppointmentStatus.CANCELLED:
+            # Faded as a whole, so a cancelled visit never reads as a booked one.
+            for label in (time_label, title, sub):
+                label.setStyleSheet("color: #9ca3af;")
 
     def set_selected(self, on: bool) -> None:
         self.setProperty("selected", on)

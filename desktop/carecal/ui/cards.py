@@ -33,12 +33,20 @@ def draw_camera(p: QPainter, x: float, y: float, color: QColor) -> None:
 
 
 def draw_phone(p: QPainter, x: float, y: float, color: QColor) -> None:
-    """A small handset glyph (10x10 px)."""
+    """A small handset glyph (10x10 px): earpiece top-left, mouthpiece bottom-right."""
     p.save()
-    pen = QPen(color, 2.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
-    p.setPen(pen)
-    p.setBrush(Qt.BrushStyle.NoBrush)
-    p.drawArc(QRectF(x, y, 10, 10), 200 * 16, 140 * 16)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(color)
+    path = QPainterPath(QPointF(x + 0.6, y + 2.2))
+    path.cubicTo(x + 0.2, y + 6.4, x + 3.6, y + 9.8, x + 7.8, y + 9.4)
+    path.lineTo(x + 9.6, y + 7.4)
+    path.lineTo(x + 7.4, y + 5.4)
+    path.lineTo(x + 6.0, y + 6.6)
+    path.cubicTo(x + 4.8, y + 6.2, x + 3.8, y + 5.2, x + 3.4, y + 4.0)
+    path.lineTo(x + 4.6, y + 2.6)
+    path.lineTo(x + 2.6, y + 0.4)
+    path.closeSubpath()
+    p.drawPath(path)
     p.restore()
 
 
@@ -93,6 +101,40 @@ def draw_glyphs(p: QPainter, right: float, top: float, occ: Occurrence, color: Q
         draw_phone(p, x, top, color)
 
 
+def _detail_lines(
+    time_text: str,
+    start: datetime | None,
+    patient: str,
+    location: str,
+    fm: QFontMetrics,
+    width: float,
+) -> list[str]:
+    """The lines under a card's title, most important first.
+
+    The patient matters most to a practitioner, so it shares the time line whenever it fits
+    (with the full range, else with the start only, elided when even that is too wide); a wide
+    card also shows the location there.
+    """
+    sep = "  ·  "
+    lines: list[str] = []
+    if patient and time_text:
+        candidates = [time_text + sep + patient]
+        if start is not None:
+            candidates.append(fmt_time(start) + sep + patient)
+        fitting = [c for c in candidates if fm.horizontalAdvance(c) <= width]
+        # When nothing fits, the start and the patient still go first; the painter elides.
+        lines.append(fitting[0] if fitting else candidates[-1])
+    elif time_text or patient:
+        lines.append(time_text or patient)
+    if location and lines:
+        wide = lines[0] + sep + location
+        if fm.horizontalAdvance(wide) <= width:
+            lines[0] = wide
+        else:
+            lines.append(location)
+    return lines
+
+
 def paint_card(
     p: QPainter,
     rect: QRectF,
@@ -142,6 +184,8 @@ def paint_card(
     time_text = ""
     if start is not None and end is not None:
         time_text = f"{fmt_time(start)} – {fmt_time(end)}"
+    if time_text and start is not None and fm_s.horizontalAdvance(time_text) > inner.width():
+        time_text = fmt_time(start)  # a narrow card in a double-booked column: the start only
     line_h = fm_b.height()
     p.setPen(text)
     if inner.height() < line_h * 1.9:
@@ -155,16 +199,23 @@ def paint_card(
             prefix,
         )
         p.setFont(bold)
-        title = fm_b.elidedText(
-            ev.title or "(no title)",
-            Qt.TextElideMode.ElideRight,
-            int(max(0.0, inner.width() - pw - glyph_w)),
-        )
+        room = max(0.0, inner.width() - pw - glyph_w)
+        title = fm_b.elidedText(ev.title or "(no title)", Qt.TextElideMode.ElideRight, int(room))
         p.drawText(
             QRectF(inner.left() + pw, inner.top() - 1, inner.width() - pw, inner.height() + 1),
             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
             title,
         )
+        left = room - fm_b.horizontalAdvance(title)
+        if patient and left > fm_s.horizontalAdvance("  ·  Ab."):
+            # The patient after the title when the card has room for it.
+            p.setFont(small)
+            who = fm_s.elidedText("  ·  " + patient, Qt.TextElideMode.ElideRight, int(left))
+            p.drawText(
+                QRectF(inner.right() - glyph_w - left, inner.top(), left, inner.height()),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                who,
+            )
     else:
         p.setFont(bold)
         title = fm_b.elidedText(
@@ -179,9 +230,7 @@ def paint_card(
         )
         y = inner.top() + line_h
         p.setFont(small)
-        lines = [time_text] if time_text else []
-        if patient:
-            lines.append(patient)
+        lines = _detail_lines(time_text, start, patient, ev.location, fm_s, inner.width())
         if no_show:
             lines.insert(0, "No-show")
         elif ev.status is AppointmentStatus.ARRIVED:

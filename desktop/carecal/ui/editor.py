@@ -7,13 +7,13 @@ the caller to store on the database lane.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, Qt, QTime
+from PySide6.QtCore import QDate, QStringListModel, Qt, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -48,6 +48,8 @@ from carecal.domain.models import (
 )
 from carecal.ui.qtconv import to_date, to_time
 from carecal.ui.recurrence_editor import RecurrenceEditor
+
+PatientSearch = Callable[[str, Callable[[list[Patient]], None]], None]
 
 REMINDERS = (
     ("None", None),
@@ -88,9 +90,14 @@ class AppointmentEditor(QDialog):
         occ: Occurrence | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        find_patients: PatientSearch | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """``patients``: those the dialog must name at once (the appointment's own);
+        ``find_patients(text, on_done)``: looks patients up as the user types (may answer later).
+        """
         super().__init__(parent)
+        self.find_patients = find_patients
         self.setWindowTitle("New appointment" if occ is None else "Edit appointment")
         self.setMinimumWidth(560)
         self.tz, self.occ = tz, occ
@@ -125,10 +132,15 @@ class AppointmentEditor(QDialog):
         lineedit = self.patient.lineEdit()
         assert lineedit is not None
         lineedit.setPlaceholderText("Search or type a new name")
-        completer = QCompleter([p.full_name for p in self.patients], self)
+        # The completer's model holds only what the last query found (search as you type), so
+        # a practice with thousands of patients never loads them all into the dialog.
+        self.patient_matches = QStringListModel([p.full_name for p in self.patients], self)
+        completer = QCompleter(self.patient_matches, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setMaxVisibleItems(10)
         self.patient.setCompleter(completer)
+        self._search_serial = 0
         self.patient_hint = QLabel()
         self.patient_hint.setObjectName("Hint")
         self.patient.editTextChanged.connect(self._patient_text_changed)
@@ -316,6 +328,29 @@ class AppointmentEditor(QDialog):
 
     # ---- reactions ----------------------------------------------------------------------
     def _patient_text_changed(self, text: str) -> None:
+        self._update_patient_hint(text)
+        query = text.strip()
+        if self.find_patients is None or len(query) < 1:
+            return
+        self._search_serial += 1
+        serial = self._search_serial
+        self.find_patients(query, lambda found: self._patients_found(serial, found))
+
+    def _patients_found(self, serial: int, found: list[Patient]) -> None:
+        """Fill the completer with a query's answer, unless a newer query was sent since."""
+        if serial != self._search_serial:
+            return
+        known = {p.id for p in self.patients}
+        self.patients.extend(p for p in found if p.id not in known)
+        names = sorted({p.full_name for p in found}, key=str.lower)
+        self.patient_matches.setStringList(names)
+        self._update_patient_hint(self.patient.currentText())
+        completer = self.patient.completer()
+        line = self.patient.lineEdit()
+        if names and completer is not None and line is not None and line.hasFocus():
+            completer.complete()
+
+    def _update_patient_hint(self, text: str) -> None:
         known = {p.full_name.lower() for p in self.patients}
         name = text.strip()
         if name and name.lower() not in known:

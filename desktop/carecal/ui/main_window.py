@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
         self.week.all_day.open_requested.connect(self.ops.open_editor)
         self.month.open_requested.connect(self.ops.open_editor)
         self.month.day_activated.connect(self._open_day)
+        self.month.create_requested.connect(self.new_appointment_on)
         self.agenda.open_requested.connect(self.ops.open_editor)
         ev = self.ctx.events
         ev.refresh_needed.connect(self._changes)
@@ -271,6 +272,13 @@ class MainWindow(QMainWindow):
             start = datetime.combine(day, time(min(hour, 23)), tz)
         end = start + timedelta(minutes=self.settings.default_duration_minutes)
         self.ops.open_editor(None, start, end)
+
+    def new_appointment_on(self, day: date) -> None:
+        """Open the editor for a new appointment on ``day``, at the start of its working hours."""
+        tz = ZoneInfo(self.settings.display_tz)
+        working = self.data.working.get(day) if self.data is not None else None
+        minutes = working[0][0] if working else max(self.settings.day_start_hour, 9) * 60
+        self.new_appointment(datetime.combine(day, time(minutes // 60, minutes % 60), tz))
 
     def delete_selected(self) -> None:
         if self.selected is None:

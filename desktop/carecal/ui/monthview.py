@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QWidget
 
 from carecal.domain.models import AppointmentStatus, Occurrence
@@ -14,7 +23,21 @@ from carecal.ui.cards import fmt_time
 from carecal.ui.loader import ViewData
 
 HEAD_H = 30
-CHIP_H = 19
+CHIP_H = 18
+CHIP_GAP = 1
+CHIPS_TOP = 27  # below the day number
+CELL_PAD = 3  # free pixels at the bottom of a cell
+
+
+def chips_that_fit(cell_height: float, count: int) -> int:
+    """How many of ``count`` chips a cell shows; when some are left out, one row says "+N more".
+
+    Pure arithmetic; any thread.
+    """
+    rows = max(0, int((cell_height - CHIPS_TOP - CELL_PAD + CHIP_GAP) // (CHIP_H + CHIP_GAP)))
+    if count <= rows:
+        return count
+    return max(0, rows - 1)
 
 
 def month_grid_start(anchor: date, week_start: int) -> date:
@@ -27,6 +50,7 @@ class MonthView(QWidget):
     """Paints 42 days starting at ``first_day``; emits day and appointment activations."""
 
     day_activated = Signal(object)  # date: the user wants that day in the day view
+    create_requested = Signal(object)  # date: a new appointment on that day
     open_requested = Signal(object)  # Occurrence
     selection_changed = Signal(object)
 
@@ -38,8 +62,10 @@ class MonthView(QWidget):
         self.data: ViewData | None = None
         self.today: date | None = None
         self.selected_key: tuple[str, str] | None = None
+        self.selected_day: date | None = None
         self.chips: list[tuple[QRectF, Occurrence]] = []
         self.more: list[tuple[QRectF, date]] = []
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def set_data(self, first_day: date, month: int, data: ViewData, now: datetime) -> None:
         self.first_day, self.month, self.data = first_day, month, data
@@ -106,15 +132,16 @@ class MonthView(QWidget):
             if not in_month or day.weekday() >= 5:
                 p.fillRect(cell, QColor("#fafafb"))
             self._paint_day_number(p, cell, day, in_month, base)
+            if day == self.selected_day:
+                p.fillRect(cell.adjusted(1, 1, 0, 0), theme.TODAY_BG)
             items = by_day.get(day, [])
-            room = max(0, int((cell.height() - 30) // (CHIP_H + 1)))
-            shown = items if len(items) <= room else items[: max(0, room - 1)]
-            y = cell.top() + 28
+            shown = items[: chips_that_fit(cell.height(), len(items))]
+            y = cell.top() + CHIPS_TOP
             for occ in shown:
                 r = QRectF(cell.left() + 4, y, cell.width() - 8, CHIP_H)
                 self._paint_chip(p, r, occ, small, fm)
                 self.chips.append((r, occ))
-                y += CHIP_H + 1
+                y += CHIP_H + CHIP_GAP
             if len(shown) < len(items):
                 r = QRectF(cell.left() + 8, y, cell.width() - 12, CHIP_H)
                 p.setFont(head)
@@ -193,32 +220,56 @@ class MonthView(QWidget):
             p.drawEllipse(QPointF(r.right() - 6, r.center().y()), 3, 3)
         p.restore()
 
+    def chip_at(self, pos: QPointF) -> Occurrence | None:
+        return next((occ for r, occ in self.chips if r.contains(pos)), None)
+
+    def more_at(self, pos: QPointF) -> date | None:
+        return next((day for r, day in self.more if r.contains(pos)), None)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        """Click a chip: select it. Click "+N more": open that day. Click a day: select it."""
         pos = event.position()
-        for r, occ in self.chips:
-            if r.contains(pos):
-                self.selected_key = occ.key
-                self.selection_changed.emit(occ)
-                self.update()
-                return
+        self.setFocus()
+        occ = self.chip_at(pos)
+        if occ is not None:
+            self.selected_key, self.selected_day = occ.key, None
+            self.selection_changed.emit(occ)
+            self.update()
+            return
+        more = self.more_at(pos)
+        if more is not None:
+            self.day_activated.emit(more)
+            return
         if self.selected_key is not None:
             self.selected_key = None
             self.selection_changed.emit(None)
-            self.update()
-        for r, day in self.more:
-            if r.contains(pos):
-                self.day_activated.emit(day)
-                return
+        self.selected_day = self.day_at(pos)
+        self.update()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        """Double-click a chip: open it. Double-click a day: a new appointment that day."""
         pos = event.position()
-        for r, occ in self.chips:
-            if r.contains(pos):
-                self.open_requested.emit(occ)
-                return
+        occ = self.chip_at(pos)
+        if occ is not None:
+            self.open_requested.emit(occ)
+            return
+        if self.more_at(pos) is not None:
+            return
         day = self.day_at(pos)
         if day is not None:
-            self.day_activated.emit(day)
+            self.create_requested.emit(day)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter opens the selected chip, or starts a new appointment on the selected day."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            occ = next((o for _, o in self.chips if o.key == self.selected_key), None)
+            if occ is not None:
+                self.open_requested.emit(occ)
+                return
+            if self.selected_day is not None:
+                self.create_requested.emit(self.selected_day)
+                return
+        super().keyPressEvent(event)
 
 
 def _sort_key(occ: Occurrence) -> str:

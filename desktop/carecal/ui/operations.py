@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from carecal.domain.changes import Changes
 from carecal.domain.errors import CarecalError
-from carecal.domain.models import EditScope, Occurrence
+from carecal.domain.models import EditScope, Occurrence, Patient
 from carecal.ui.context import UiContext
 from carecal.ui.editor import AppointmentEditor, EditorResult
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from carecal.services.events import Undo
 
 log = logging.getLogger(__name__)
+
+PATIENT_MATCHES = 30  # completer rows; more than a popup can usefully show
 
 ScopeAsker = Callable[[QWidget, str], EditScope | None]
 
@@ -139,12 +141,17 @@ class Operations:
     ) -> None:
         """Load what the editor lists, then show it (non-blocking; saved on accept)."""
         repo = self.ctx.session.repo
+        wanted = occ.event.patient_ids() if occ is not None else ()
 
         def load() -> tuple[Any, ...]:
+            named = []
+            for pid in wanted:
+                with contextlib.suppress(CarecalError):
+                    named.append(repo.get_patient(pid))
             return (
                 repo.list_calendars(),
                 repo.list_services(),
-                repo.list_patients(),
+                named,
                 self.ctx.session.events.display_zone(),
             )
 
@@ -165,6 +172,7 @@ class Operations:
                 occ=fresh if occ is not None else None,
                 start=start,
                 end=end,
+                find_patients=self.find_patients,
                 parent=self.parent,
             )
             dialog.accepted.connect(lambda: self._save_editor(dialog))
@@ -173,6 +181,13 @@ class Operations:
             dialog.open()
 
         self.ctx.tasks.submit(load, show, self.fail)
+
+    def find_patients(self, text: str, on_done: Callable[[list[Patient]], None]) -> None:
+        """Look patients up on the database lane for the editor's search-as-you-type."""
+        repo = self.ctx.session.repo
+        self.ctx.tasks.submit(
+            lambda: repo.list_patients(text)[:PATIENT_MATCHES], on_done, self.fail
+        )
 
     def _save_editor(self, dialog: AppointmentEditor) -> None:
         result = dialog.result_value

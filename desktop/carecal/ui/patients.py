@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDateEdit,
     QFormLayout,
@@ -144,6 +146,7 @@ class PatientsWindow(QWidget):
         self.birth.setDate(NO_BIRTH_DATE)
         self.upcoming.clear()
         self.past.clear()
+        self._placeholders()
         self.first.setFocus()
 
     def show_patient(self, p: Patient) -> None:
@@ -156,25 +159,33 @@ class PatientsWindow(QWidget):
         self.notes.setPlainText(p.notes)
         b = p.birth_date
         self.birth.setDate(QDate(b.year, b.month, b.day) if b else NO_BIRTH_DATE)
-        repo = self.ctx.session.repo
-        self.ctx.tasks.submit(lambda: repo.events_for_patient(p.id), self._visits, self.on_error)
+        session = self.ctx.session
 
-    def _visits(self, events: list[Event]) -> None:
+        def job() -> tuple[list[Event], ZoneInfo]:
+            return session.repo.events_for_patient(p.id), session.events.display_zone()
+
+        self.ctx.tasks.submit(job, self._visits, self.on_error)
+
+    def _visits(self, loaded: tuple[list[Event], ZoneInfo]) -> None:
+        events, tz = loaded
         now = self.ctx.clock()
         self.upcoming.clear()
         self.past.clear()
         for ev in sorted(events, key=lambda e: _instant(e.start)):
-            when = ev.start
-            stamp = (
-                f"{when:%a %-d %b %Y  %H:%M}"
-                if isinstance(when, datetime)
-                else f"{when:%a %-d %b %Y}"
-            )
-            text = f"{stamp}\n{ev.title} · {ev.status.label}"
+            text = f"{visit_stamp(ev.start, tz)}\n{ev.title} · {ev.status.label}"
             if _instant(ev.start) >= now:
                 self.upcoming.addItem(text)
             else:
                 self.past.insertItem(0, text)  # most recent first
+        self._placeholders()
+
+    def _placeholders(self) -> None:
+        for box, text in ((self.upcoming, "No upcoming visits"), (self.past, "No past visits")):
+            if box.count() == 0:
+                item = QListWidgetItem(text)
+                item.setFlags(Qt.ItemFlag.NoItemFlags)
+                item.setForeground(QColor("#9ca3af"))
+                box.addItem(item)
 
     def save(self) -> None:
         first = self.first.text().strip()
@@ -205,6 +216,14 @@ class PatientsWindow(QWidget):
             self.ctx.events.changes_applied.emit(changes)
 
         self.ctx.tasks.submit(job, done, self.on_error)
+
+
+def visit_stamp(when: date, tz: ZoneInfo) -> str:
+    """A visit's start as the practitioner reads it: in the display zone, not the event's."""
+    if isinstance(when, datetime):
+        local = when.astimezone(tz)
+        return f"{local:%a %-d %b %Y  %H:%M}"
+    return f"{when:%a %-d %b %Y}  ·  all day"
 
 
 def _instant(value: date) -> datetime:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import time
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from PySide6.QtCore import QTime
+from PySide6.QtCore import Qt, QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,8 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QTimeEdit,
     QVBoxLayout,
@@ -31,6 +28,7 @@ from carecal.domain.changes import Changes
 from carecal.domain.models import Break, ServiceType, Settings, WorkingHours, new_id
 from carecal.ui.context import UiContext
 from carecal.ui.qtconv import to_time
+from carecal.ui.settings_services import ServicesPage
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 COMMON_ZONES = (
@@ -69,7 +67,9 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.setMinimumSize(640, 480)
         self.settings, self.original_services = settings, list(services)
+        self.setMinimumSize(720, 560)
         tabs = QTabWidget()
+        self.tabs = tabs
         tabs.addTab(self._general(settings), "General")
         tabs.addTab(self._services(services), "Services")
         tabs.addTab(self._hours(hours, breaks), "Working hours")
@@ -120,70 +120,93 @@ class SettingsDialog(QDialog):
         return page
 
     def _services(self, services: Sequence[ServiceType]) -> QWidget:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Name", "Minutes", "Price", "Colour", "Online"])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 220)
-        self.table.verticalHeader().hide()
-        for s in services:
-            self._add_service_row(s)
-        add, remove = QPushButton("Add service"), QPushButton("Remove")
-        remove.setObjectName("Danger")
-        add.clicked.connect(lambda: self._add_service_row(None))
-        remove.clicked.connect(lambda: self.table.removeRow(self.table.currentRow()))
-        row = QHBoxLayout()
-        row.addWidget(add)
-        row.addWidget(remove)
-        row.addStretch(1)
-        lay.addWidget(self.table, 1)
-        lay.addLayout(row)
-        return page
-
-    def _add_service_row(self, s: ServiceType | None) -> None:
-        s = s or ServiceType(id=new_id(), name="New service")
-        r = self.table.rowCount()
-        self.table.insertRow(r)
-        name = QTableWidgetItem(s.name)
-        name.setData(256, s)
-        self.table.setItem(r, 0, name)
-        self.table.setItem(r, 1, QTableWidgetItem(str(s.duration_minutes)))
-        self.table.setItem(r, 2, QTableWidgetItem("" if s.price is None else f"{s.price:.2f}"))
-        self.table.setItem(r, 3, QTableWidgetItem(s.color))
-        self.table.setItem(r, 4, QTableWidgetItem("yes" if s.online else "no"))
+        self.services_page = ServicesPage(services)
+        return self.services_page
 
     def _hours(self, hours: Sequence[WorkingHours], breaks: Sequence[Break]) -> QWidget:
         page = QWidget()
         grid = QGridLayout(page)
         grid.setContentsMargins(16, 16, 16, 16)
+        grid.setHorizontalSpacing(10)
         grid.setVerticalSpacing(8)
-        for col, title in enumerate(("", "Works", "From", "To", "Break from", "Break to")):
+        for col, title in enumerate(("", "Works", "From", "To", "Breaks")):
             label = QLabel(title)
             label.setObjectName("FieldLabel")
             grid.addWidget(label, 0, col)
-        self.day_rows: list[tuple[QCheckBox, QTimeEdit, QTimeEdit, QTimeEdit, QTimeEdit]] = []
+        self.day_rows: list[tuple[QCheckBox, QTimeEdit, QTimeEdit]] = []
+        self.break_rows: list[list[tuple[QTimeEdit, QTimeEdit, QWidget]]] = []
+        self._break_boxes: list[QVBoxLayout] = []
         for d, name in enumerate(DAYS):
             mine = [h for h in hours if h.weekday == d]
-            pause = next((b for b in breaks if b.weekday == d), None)
             on = QCheckBox()
             on.setChecked(bool(mine))
             a, b = QTimeEdit(), QTimeEdit()
             a.setTime(_qtime(min(h.start for h in mine)) if mine else QTime(9, 0))
             b.setTime(_qtime(max(h.end for h in mine)) if mine else QTime(17, 0))
-            pa, pb = QTimeEdit(), QTimeEdit()
-            pa.setTime(_qtime(pause.start) if pause else QTime(0, 0))
-            pb.setTime(_qtime(pause.end) if pause else QTime(0, 0))
-            for i, w in enumerate((QLabel(name), on, a, b, pa, pb)):
-                if isinstance(w, QTimeEdit):
-                    w.setDisplayFormat("HH:mm")
-                grid.addWidget(w, d + 1, i)
-            self.day_rows.append((on, a, b, pa, pb))
-        hint = QLabel("A break of 00:00 – 00:00 means no break that day.")
-        hint.setObjectName("Hint")
-        grid.addWidget(hint, 8, 0, 1, 6)
-        grid.setRowStretch(9, 1)
+            for w in (a, b):
+                w.setDisplayFormat("HH:mm")
+            top = Qt.AlignmentFlag.AlignTop
+            grid.addWidget(QLabel(name), d + 1, 0, top)
+            grid.addWidget(on, d + 1, 1, top)
+            grid.addWidget(a, d + 1, 2, top)
+            grid.addWidget(b, d + 1, 3, top)
+            cell = QWidget()
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.setSpacing(4)
+            add = QPushButton("Add break")
+            add.setObjectName("Link")
+            add.clicked.connect(lambda _=False, day=d: self.add_break(day))
+            box.addWidget(add, 0, Qt.AlignmentFlag.AlignLeft)
+            grid.addWidget(cell, d + 1, 4)
+            self.day_rows.append((on, a, b))
+            self.break_rows.append([])
+            self._break_boxes.append(box)
+            on.toggled.connect(lambda checked, ws=(a, b, cell): [w.setEnabled(checked) for w in ws])
+            for widget in (a, b, cell):
+                widget.setEnabled(on.isChecked())
+            for pause in sorted((x for x in breaks if x.weekday == d), key=lambda x: x.start):
+                self.add_break(d, pause.start, pause.end)
+        grid.setColumnStretch(4, 1)
+        grid.setRowStretch(len(DAYS) + 1, 1)
         return page
+
+    def add_break(self, day: int, start: time | None = None, end: time | None = None) -> None:
+        """Add a break row to ``day`` (12:00-12:30, or after the last break, when not given)."""
+        rows = self.break_rows[day]
+        if start is None or end is None:
+            begin = to_time(rows[-1][1].time()) if rows else time(12, 0)
+            minutes = min(begin.hour * 60 + begin.minute, 23 * 60)
+            start, end = (
+                time(minutes // 60, minutes % 60),
+                time((minutes + 30) // 60, (minutes + 30) % 60),
+            )
+        row = QWidget()
+        rl = QHBoxLayout(row)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(6)
+        a, b = QTimeEdit(_qtime(start)), QTimeEdit(_qtime(end))
+        for w in (a, b):
+            w.setDisplayFormat("HH:mm")
+        remove = QPushButton("Remove")
+        remove.setObjectName("Link")
+        remove.setToolTip("Remove this break")
+        rl.addWidget(a)
+        rl.addWidget(QLabel("–"))
+        rl.addWidget(b)
+        rl.addWidget(remove)
+        rl.addStretch(1)
+        entry = (a, b, row)
+        rows.append(entry)
+        box = self._break_boxes[day]
+        box.insertWidget(box.count() - 1, row)
+        remove.clicked.connect(lambda: self.remove_break(day, entry))
+
+    def remove_break(self, day: int, entry: tuple[QTimeEdit, QTimeEdit, QWidget]) -> None:
+        if entry in self.break_rows[day]:
+            self.break_rows[day].remove(entry)
+            entry[2].setParent(None)
+            entry[2].deleteLater()
 
     def _accept(self) -> None:
         try:
@@ -212,44 +235,29 @@ class SettingsDialog(QDialog):
             day_end_hour=self.day_end.value(),
             slot_minutes=int(self.slot.currentData()),
         )
-        services: list[ServiceType] = []
-        for r in range(self.table.rowCount()):
-            cells = [self.table.item(r, c) for c in range(5)]
-            texts = [c.text().strip() if c else "" for c in cells]
-            base = cells[0].data(256) if cells[0] else None
-            if not texts[0]:
-                raise ValueError(f"Service in row {r + 1} needs a name.")
-            try:
-                minutes = int(texts[1])
-                price = Decimal(texts[2].replace(",", ".")) if texts[2] else None
-            except (ValueError, InvalidOperation):
-                raise ValueError(f"Check the minutes and price of “{texts[0]}”.") from None
-            if minutes <= 0:
-                raise ValueError(f"“{texts[0]}” must last at least one minute.")
-            svc = base if isinstance(base, ServiceType) else ServiceType(id=new_id(), name="")
-            services.append(
-                replace(
-                    svc,
-                    name=texts[0],
-                    duration_minutes=minutes,
-                    price=price,
-                    color=texts[3] or svc.color,
-                    online=texts[4].lower() in ("yes", "y", "true", "1"),
-                )
-            )
+        services = self.services_page.services()
         kept = {s.id for s in services}
         removed = [s.id for s in self.original_services if s.id not in kept]
         hours: list[WorkingHours] = []
         breaks: list[Break] = []
-        for d, (on, a, b, pa, pb) in enumerate(self.day_rows):
+        for d, (on, a, b) in enumerate(self.day_rows):
             if not on.isChecked():
                 continue
             start, end = to_time(a.time()), to_time(b.time())
             if end <= start:
                 raise ValueError(f"On {DAYS[d]} the working hours end before they start.")
             hours.append(WorkingHours(id=new_id(), weekday=d, start=start, end=end))
-            ps, pe = to_time(pa.time()), to_time(pb.time())
-            if pe > ps:
+            spans = sorted(
+                (to_time(pa.time()), to_time(pb.time())) for pa, pb, _ in self.break_rows[d]
+            )
+            for n, (ps, pe) in enumerate(spans):
+                where = f"{DAYS[d]} {ps:%H:%M}"
+                if pe <= ps:
+                    raise ValueError(f"The break on {where} must end after it starts.")
+                if ps < start or pe > end:
+                    raise ValueError(f"The break on {where} is outside the working hours.")
+                if n and ps < spans[n - 1][1]:
+                    raise ValueError(f"The breaks on {DAYS[d]} overlap.")
                 breaks.append(Break(id=new_id(), weekday=d, start=ps, end=pe, label="Break"))
         return settings, services, removed, hours, breaks
 

@@ -8,10 +8,15 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import QApplication
 
+from carecal.ui.resources import resources_dir
+
 log = logging.getLogger(__name__)
 
-RESOURCES = Path(__file__).resolve().parents[3] / "resources"
-ICONS = RESOURCES / "icons"
+
+def _icons() -> Path | None:
+    folder = resources_dir()
+    return None if folder is None else folder / "icons"
+
 
 TEXT = QColor("#1f2937")
 TEXT_MUTED = QColor("#6b7280")
@@ -29,20 +34,25 @@ SELECTION = QColor("#1d4ed8")
 
 def icon(name: str) -> QIcon:
     """An SVG icon from resources/icons (an empty icon when the file is missing)."""
-    path = ICONS / f"{name}.svg"
+    icons = _icons()
+    if icons is None:
+        return QIcon()
+    path = icons / f"{name}.svg"
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
 def apply_theme(app: QApplication) -> None:
     """Install the style sheet and app icon. A missing sheet only logs (the app still works)."""
     app.setStyle("Fusion")
-    sheet = RESOURCES / "carecal.qss"
+    folder = resources_dir()
     try:
-        text = sheet.read_text(encoding="utf-8")
+        if folder is None:
+            raise FileNotFoundError("carecal.qss")
+        text = (folder / "carecal.qss").read_text(encoding="utf-8")
     except OSError:
         log.warning("style sheet not found; using the plain style")
         return
-    app.setStyleSheet(text.replace("@ICONS@", ICONS.as_posix()))
+    app.setStyleSheet(text.replace("@ICONS@", (folder / "icons").as_posix()))
     app.setWindowIcon(icon("carecal"))
 
 

@@ -381,6 +381,10 @@ class TimeGridCanvas(QWidget):
             wall(self.days[i], s, tz), wall(self.days[i], s + self.default_minutes, tz)
         )
 
+    def select(self, occ: Occurrence | None) -> None:
+        """Select ``occ`` (or nothing), announcing a change. GUI thread."""
+        self._select(occ)
+
     def _select(self, occ: Occurrence | None) -> None:
         key = None if occ is None else occ.key
         if key != self.selected_key:

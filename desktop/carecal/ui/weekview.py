@@ -69,6 +69,40 @@ class _DayHeader(QWidget):
             self.day_clicked.emit(self.canvas.days[self.canvas.day_index_at(event.position().x())])
 
 
+def all_day_spans(
+    occurrences: list[Occurrence], days: list[date]
+) -> list[tuple[Occurrence, int, int, int]]:
+    """(occurrence, first column, last column, lane) for each all-day entry touching ``days``.
+
+    A multi-day entry is one bar; lanes are assigned greedily, longest bars first, so a bar never
+    overlaps another. Pure logic; any thread.
+    """
+    if not days:
+        return []
+    first_day, last_day = days[0], days[-1]
+    items: list[tuple[Occurrence, int, int]] = []
+    for occ in occurrences:
+        if isinstance(occ.start, datetime) or isinstance(occ.end, datetime):
+            continue
+        end = max(occ.end, occ.start + timedelta(days=1))  # exclusive
+        if occ.start > last_day or end <= first_day:
+            continue
+        cols = [i for i, d in enumerate(days) if occ.start <= d < end]
+        if cols:
+            items.append((occ, cols[0], cols[-1]))
+    items.sort(key=lambda it: (it[1], -(it[2] - it[1]), it[0].event.title))
+    lane_ends: list[int] = []  # last column used in each lane
+    out: list[tuple[Occurrence, int, int, int]] = []
+    for occ, a, b in items:
+        lane = next((n for n, end_col in enumerate(lane_ends) if end_col < a), len(lane_ends))
+        if lane == len(lane_ends):
+            lane_ends.append(b)
+        else:
+            lane_ends[lane] = b
+        out.append((occ, a, b, lane))
+    return out
+
+
 class _AllDayRow(QWidget):
     """All-day entries as chips above the grid."""
 
@@ -81,24 +115,22 @@ class _AllDayRow(QWidget):
         self.setFixedHeight(CHIP_H + 8)
 
     def refresh(self) -> None:
+        """Lay out one bar per all-day entry, spanning every visible day it covers."""
         c, data = self.canvas, self.canvas.data
         self.rows = []
-        counts = [0] * len(c.days)
-        if data is not None:
-            for occ in data.occurrences:
-                if isinstance(occ.start, datetime) or isinstance(occ.end, datetime):
-                    continue
-                for i, day in enumerate(c.days):
-                    if occ.start <= day < max(occ.end, occ.start + timedelta(days=1)):
-                        r = QRectF(
-                            c.column_x(i) + 2,
-                            4 + counts[i] * (CHIP_H + 2),
-                            c.column_width() - 6,
-                            CHIP_H,
-                        )
-                        self.rows.append((r, occ))
-                        counts[i] += 1
-        self.setFixedHeight(max(1, max(counts, default=1)) * (CHIP_H + 2) + 8)
+        lanes = 0
+        if data is not None and c.days:
+            spans = all_day_spans(data.occurrences, c.days)
+            for occ, first, last, lane in spans:
+                r = QRectF(
+                    c.column_x(first) + 2,
+                    4 + lane * (CHIP_H + 2),
+                    c.column_x(last + 1) - c.column_x(first) - 6,
+                    CHIP_H,
+                )
+                self.rows.append((r, occ))
+                lanes = max(lanes, lane + 1)
+        self.setFixedHeight(max(1, lanes) * (CHIP_H + 2) + 8)
         self.update()
 
     def resizeEvent(self, event: object) -> None:
@@ -135,6 +167,11 @@ class _AllDayRow(QWidget):
         for i in range(1, len(self.canvas.days)):
             x = int(self.canvas.column_x(i)) + 0.5
             p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        hit = next((occ for rect, occ in self.rows if rect.contains(event.position())), None)
+        self.canvas.select(hit)
+        self.update()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         for rect, occ in self.rows:
