@@ -12,6 +12,13 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.memkeyring.MemoryKeyring"
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (a failure there is reproducible by re-running); a
+# developer's run explores new ones and keeps failures in the local example database.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

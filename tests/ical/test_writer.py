@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -212,7 +213,20 @@ _text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40)
 def test_any_text_round_trips(title: str, description: str, location: str) -> None:
     event = _own_event(title=title, description=description, location=location)
     (back,) = read_ics(write_ics([event]), source="t.ics", calendar_id="c").events
-    assert (back.title, back.description, back.location) == (title, description, location)
+    # TEXT cannot hold control characters but tab and newline; the writer drops only those.
+    expected = _CONTROL.sub("", description)
+    assert (back.title, back.description, back.location) == (title, expected, location)
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def test_control_characters_are_dropped_not_the_whole_text() -> None:
+    event = _own_event(title="Session\x07", description="line one\x00\nline\ttwo")
+    text = event_to_vevent(event)
+    assert "\x00" not in text and "\x07" not in text
+    (back,) = read_ics(write_ics([event]), source="t.ics", calendar_id="c").events
+    assert (back.title, back.description) == ("Session", "line one\nline\ttwo")
 
 
 def test_floating_event_loaded_in_display_zone_is_not_rewritten() -> None:

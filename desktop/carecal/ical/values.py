@@ -60,8 +60,18 @@ def unescape_text(value: str) -> str:
     return _UNESCAPE_RE.sub(lambda m: _UNESCAPES.get(m.group(1), m.group(1)), value)
 
 
+# RFC 5545 3.3.11 allows no control characters in TEXT but tab (newlines are escaped as \n).
+# Left in, a NUL or BEL makes other readers (and ours) drop the whole property.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def escape_text(value: str) -> str:
-    """Plain text -> TEXT value. Any thread; raises nothing."""
+    """Plain text -> TEXT value, without the control characters TEXT cannot hold.
+
+    Any thread; raises nothing.
+    """
+    if _CONTROL_RE.search(value):
+        value = _CONTROL_RE.sub("", value)
     return (
         value.replace("\\", "\\\\")
         .replace(";", "\\;")
