@@ -2,7 +2,8 @@
 
 A practitioner offering psychotherapy and physiotherapy: working hours, a lunch break, six service
 types, 25 made-up patients (e-mail addresses on example.com), about 45 appointments in the week
-around ``today`` (past ones completed or no-show, future ones scheduled or confirmed), a weekly
+around ``today`` and about 30 in the next (past ones completed or no-show, future ones scheduled
+or confirmed), a weekly
 supervision, a group session, a video visit, an all-day training day, one deliberate double
 booking and a "Personal" calendar with a few private events.
 
@@ -95,7 +96,9 @@ class _Context:
 
 
 def fill_demo_week(repo: Repository, today: date) -> None:
-    """Fill the week containing ``today`` with the demo practice (idempotent).
+    """Fill the week containing ``today``, and most of the next, with the demo practice.
+
+    Idempotent.
 
     The caller's thread; disk I/O. Raises StoreError.
     """
@@ -180,18 +183,18 @@ def _ascii(text: str) -> str:
     return text.translate(table)
 
 
-def _at(ctx: _Context, weekday: int, hhmm: str) -> datetime:
+def _at(ctx: _Context, weekday: int, hhmm: str, week: int = 0) -> datetime:
     hour, minute = (int(p) for p in hhmm.split(":"))
-    day = ctx.monday + timedelta(days=weekday)
+    day = ctx.monday + timedelta(days=weekday, weeks=week)
     return datetime.combine(day, time(hour, minute), tzinfo=ctx.zone)
 
 
-def _status(ctx: _Context, weekday: int, hhmm: str, index: int) -> AppointmentStatus:
-    day = ctx.monday + timedelta(days=weekday)
-    if (weekday, hhmm) in _CANCELLED:
+def _status(ctx: _Context, weekday: int, hhmm: str, index: int, week: int = 0) -> AppointmentStatus:
+    day = ctx.monday + timedelta(days=weekday, weeks=week)
+    if week == 0 and (weekday, hhmm) in _CANCELLED:
         return AppointmentStatus.CANCELLED
     if day < ctx.today:
-        if (weekday, hhmm) in _NO_SHOWS:
+        if week == 0 and (weekday, hhmm) in _NO_SHOWS:
             return AppointmentStatus.NO_SHOW
         return AppointmentStatus.COMPLETED
     if day == ctx.today:
@@ -207,14 +210,31 @@ def _location(mode: VisitMode, service_index: int) -> str:
     return "Physio room" if service_index == 5 else "Room 1"
 
 
+def _bookings() -> list[tuple[int, int, tuple[int, str, int, int]]]:
+    """(week, index, appointment) for this week and a lighter next week.
+
+    Next week is already mostly booked (every fourth slot still free, and no double booking), so
+    the calendar has upcoming work whatever weekday the demo starts on.
+    """
+    out = [(0, i, a) for i, a in enumerate(_APPOINTMENTS)]
+    out += [
+        (1, i, a)
+        for i, a in enumerate(_APPOINTMENTS)
+        if i % 4 != 1 and (a[0], a[1]) != _DOUBLE_BOOKED
+    ]
+    return out
+
+
 def _practice_events(
     ctx: _Context, services: list[ServiceType], patients: list[Patient]
 ) -> list[Event]:
     events: list[Event] = []
-    for index, (weekday, hhmm, s_index, p_index) in enumerate(_APPOINTMENTS):
-        service, patient = services[s_index], patients[p_index]
-        start = _at(ctx, weekday, hhmm)
+    for week, index, (weekday, hhmm, s_index, p_index) in _bookings():
+        service, patient = services[s_index], patients[(p_index + 7 * week) % len(patients)]
+        start = _at(ctx, weekday, hhmm, week)
         key = f"{weekday}-{hhmm.replace(':', '')}"
+        if week:
+            key = f"next-{key}"
         mode = VisitMode.VIDEO if service.online else VisitMode.IN_PERSON
         if (weekday, hhmm) in _PHONE:
             mode = VisitMode.PHONE
@@ -227,7 +247,7 @@ def _practice_events(
                 start=start,
                 end=start + timedelta(minutes=service.duration_minutes),
                 tzid=ctx.zone.key,
-                status=_status(ctx, weekday, hhmm, index),
+                status=_status(ctx, weekday, hhmm, index, week),
                 location=_location(mode, s_index),
                 patient_id=patient.id,
                 service_id=service.id,
@@ -237,7 +257,7 @@ def _practice_events(
                 if mode is VisitMode.VIDEO
                 else "",
                 description="Booked twice by mistake: please reschedule one."
-                if (weekday, hhmm) == _DOUBLE_BOOKED
+                if week == 0 and (weekday, hhmm) == _DOUBLE_BOOKED
                 else "",
             )
         )
