@@ -14,10 +14,17 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from carecal import __version__
-from carecal.cli.timeparse import parse_date, parse_datetime_text, parse_minutes, parse_zone
+from carecal.cli.timeparse import (
+    parse_clock,
+    parse_date,
+    parse_datetime_text,
+    parse_minutes,
+    parse_weekdays,
+    parse_zone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +97,7 @@ def build_parser() -> _Parser:
     add.add_argument("--location")
     add.add_argument("--notes")
 
-    up = ev.add_parser("update", parents=[listing], help="change an event (a whole series)")
+    up = ev.add_parser("update", parents=[listing], help="change an event, a series or occurrences")
     up.add_argument("id")
     up.add_argument("--title")
     up.add_argument("--start", type=parse_datetime_text, metavar="DATETIME")
@@ -98,9 +105,11 @@ def build_parser() -> _Parser:
     up.add_argument("--status", choices=_STATUSES)
     up.add_argument("--notes")
     up.add_argument("--location")
+    _occurrence_options(up)
 
-    rm = ev.add_parser("delete", parents=[plain], help="delete an event (a whole series)")
+    rm = ev.add_parser("delete", parents=[listing], help="delete an event, a series or occurrences")
     rm.add_argument("id")
+    _occurrence_options(rm)
 
     imp = sub.add_parser("import", parents=[plain], help="import an .ics file (idempotent)")
     imp.add_argument("file", type=Path, metavar="FILE.ics")
@@ -138,6 +147,8 @@ def build_parser() -> _Parser:
     sadd.add_argument("--buffer", type=int, default=0, metavar="MIN")
     sadd.add_argument("--capacity", type=int, default=1)
 
+    _schedule_commands(sub, plain, listing)
+
     free = sub.add_parser("free", parents=[listing], help="free slots for a service on a day")
     free.add_argument("--date", required=True, type=parse_date, metavar="DATE")
     free.add_argument("--service", required=True, metavar="NAME")
@@ -151,6 +162,59 @@ def build_parser() -> _Parser:
     au = audit.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     au.add_parser("verify", parents=[plain], help="check the hash chain")
     return parser
+
+
+def _occurrence_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--occurrence",
+        type=parse_datetime_text,
+        metavar="DATE|DATETIME",
+        help="one occurrence of a series: its date, or its start time when a day has several",
+    )
+    parser.add_argument(
+        "--scope",
+        choices=("this", "following", "all"),
+        help="with --occurrence: only it (default), it and the following ones, or all",
+    )
+
+
+def _schedule_commands(sub: Any, plain: _Parser, listing: _Parser) -> None:
+    hours = sub.add_parser("hours", parents=[plain], help="weekly working hours (for free slots)")
+    ho = hours.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    ho.add_parser("list", parents=[listing], help="the working hours per weekday")
+    for name, text in (
+        ("set", "replace the hours of these weekdays"),
+        ("add", "add a second interval (split shift) to these weekdays"),
+    ):
+        cmd = ho.add_parser(name, parents=[plain], help=text)
+        _weekday_option(cmd, required=True)
+        cmd.add_argument("--from", dest="start", required=True, type=parse_clock, metavar="HH:MM")
+        cmd.add_argument("--to", dest="end", required=True, type=parse_clock, metavar="HH:MM")
+    clear = ho.add_parser("clear", parents=[plain], help="make these weekdays days off")
+    _weekday_option(clear, required=True)
+
+    breaks = sub.add_parser("breaks", parents=[plain], help="breaks inside the working hours")
+    br = breaks.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
+    br.add_parser("list", parents=[listing], help="weekly and one-day breaks")
+    badd = br.add_parser("add", parents=[listing], help="add a weekly or one-day break")
+    _weekday_option(badd, required=False)
+    badd.add_argument("--date", dest="on_date", type=parse_date, metavar="DATE")
+    badd.add_argument("--from", dest="start", required=True, type=parse_clock, metavar="HH:MM")
+    badd.add_argument("--to", dest="end", required=True, type=parse_clock, metavar="HH:MM")
+    badd.add_argument("--label", metavar="TEXT", help="e.g. Lunch")
+    brm = br.add_parser("remove", parents=[plain], help="remove breaks by id")
+    brm.add_argument("ids", nargs="+", metavar="ID")
+
+
+def _weekday_option(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--weekday",
+        dest="weekdays",
+        required=required,
+        type=parse_weekdays,
+        metavar="DAYS",
+        help="mon, mon-fri, mon,wed,fri or all",
+    )
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

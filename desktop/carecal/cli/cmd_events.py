@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from carecal.cli import EXIT_OK, UsageError
+from carecal.cli.occurrence import find_occurrence
 from carecal.cli.output import write_json, write_line, write_table
 from carecal.cli.records import Names, event_record, occurrence_record
 from carecal.cli.timeparse import localize, require_time
-from carecal.domain.errors import ValidationError
+from carecal.domain.errors import NotFound, ValidationError
 from carecal.domain.models import (
     AppointmentStatus,
     Calendar,
@@ -73,10 +75,15 @@ def list_events(session: Session, args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = [_occurrence_row(o, names, zone, o.key in doubles) for o in occs]
     write_table(
-        ("DAY", "TIME", "CALENDAR", "STATUS", "!", "TITLE", "PATIENT", "ID"),
+        ("DAY", "TIME", "CALENDAR", "STATUS", "FLAGS", "TITLE", "PATIENT", "ID"),
         rows,
         empty=f"No events from {start.date()} to {(end - timedelta(days=1)).date()}.",
     )
+    if any(row[4] for row in rows):
+        # The one-letter flags need a key; a series' occurrences share the series' ID.
+        write_line(
+            "FLAGS: R = part of a series (change one with --occurrence DATE), ! = double-booked"
+        )
     return EXIT_OK
 
 
@@ -160,9 +167,12 @@ def add_event(session: Session, args: argparse.Namespace) -> int:
 
 
 def update_event(session: Session, args: argparse.Namespace) -> int:
-    """Change fields of one stored event (for a series master: the whole series)."""
+    """Change fields of one stored event (for a series master: the whole series), or with
+    ``--occurrence`` of one occurrence, it and the following ones, or all (``--scope``)."""
     repo = session.repo
     event = repo.get_event(args.id)
+    scope = _scope(args)
+    occ = find_occurrence(session, event, args.occurrence) if args.occurrence else None
     changed: dict[str, object] = {}
     if args.title is not None:
         changed["title"] = args.title
@@ -173,14 +183,60 @@ def update_event(session: Session, args: argparse.Namespace) -> int:
     if args.location is not None:
         changed["location"] = args.location
     if args.start is not None or args.end is not None:
-        changed.update(_new_times(session, event, args.start, args.end))
+        base = event if occ is None else occ.event.with_changes(start=occ.start, end=occ.end)
+        changed.update(_new_times(session, base, args.start, args.end))
     if not changed:
         raise UsageError(
             "nothing to change: give at least one of --title --start --end "
             "--status --notes --location"
         )
-    session.events.update(event.with_changes(**changed))
-    return _report(session, repo.get_event(event.id), args, "Updated")
+    if occ is None:
+        session.events.update(event.with_changes(**changed))
+        return _report(session, repo.get_event(event.id), args, "Updated")
+    changes = session.events.edit(occ, changed, scope)
+    return _report_occurrence(session, occ, scope, changes.events, args, "Updated")
+
+
+def _scope(args: argparse.Namespace) -> EditScope:
+    if args.scope is not None and args.occurrence is None:
+        raise UsageError("--scope needs --occurrence DATE (which occurrence of the series)")
+    return EditScope(args.scope) if args.scope else EditScope.THIS
+
+
+def _report_occurrence(
+    session: Session,
+    occ: Occurrence,
+    scope: EditScope,
+    touched: Collection[str],
+    args: argparse.Namespace,
+    verb: str,
+) -> int:
+    if getattr(args, "format", "table") == "json":
+        zone = session.events.display_zone()
+        names = Names(session.repo)
+        stored = [e for e in map(_maybe_event(session), sorted(touched)) if e is not None]
+        write_json([event_record(e, names, zone) for e in stored])
+        return EXIT_OK
+    zone = session.events.display_zone()
+    when = occ.start.astimezone(zone) if isinstance(occ.start, datetime) else occ.start
+    text = f"{when:%a %Y-%m-%d %H:%M}" if isinstance(when, datetime) else f"{when:%a %Y-%m-%d}"
+    which = {
+        EditScope.THIS: "the occurrence",
+        EditScope.THIS_AND_FOLLOWING: "the occurrences from",
+        EditScope.ALL: "every occurrence (the whole series) of the one",
+    }[scope]
+    write_line(f"{verb} {which} {text} of {occ.event.title!r}")
+    return EXIT_OK
+
+
+def _maybe_event(session: Session) -> Callable[[str], Event | None]:
+    def get(event_id: str) -> Event | None:
+        try:
+            return session.repo.get_event(event_id)
+        except NotFound:
+            return None
+
+    return get
 
 
 def _new_times(
@@ -203,11 +259,18 @@ def _new_times(
 
 
 def delete_event(session: Session, args: argparse.Namespace) -> int:
-    """Delete one stored event; a master deletes its series, an override only its instance."""
+    """Delete one stored event; a master deletes its series, an override only its instance.
+    With ``--occurrence``: that occurrence, it and the following ones, or all (``--scope``)."""
     event = session.repo.get_event(args.id)
+    scope = _scope(args)
+    if args.occurrence is not None:
+        occ = find_occurrence(session, event, args.occurrence)
+        changes, _undo = session.events.delete(occ, scope)
+        return _report_occurrence(session, occ, scope, changes.events, args, "Deleted")
     scope = EditScope.THIS if event.is_override else EditScope.ALL
     session.events.delete(occurrence_of(event), scope)
-    write_line(f"Deleted {event.id} ({event.title})")
+    what = "the series" if event.is_recurring and not event.is_override else "the event"
+    write_line(f"Deleted {what} {event.id} ({event.title})")
     return EXIT_OK
 
 

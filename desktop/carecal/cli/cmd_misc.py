@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from carecal.cli import EXIT_ERROR, EXIT_OK, UsageError
@@ -162,10 +163,26 @@ def free(session: Session, args: argparse.Namespace) -> int:
     slots = free_slots_for(session.repo, args.date, service)
     if args.format == "json":
         write_json([{"start": iso(s, zone), "end": iso(e, zone)} for s, e in slots])
+        if not slots:
+            sys.stderr.write(f"carecal: note: {_why_no_slot(session, args.date)}\n")
         return EXIT_OK
     rows = [(f"{s.astimezone(zone):%H:%M}", f"{e.astimezone(zone):%H:%M}") for s, e in slots]
-    write_table(("START", "END"), rows, empty=f"No free slot for {service.name} on {args.date}.")
+    empty = f"No free slot for {service.name} on {args.date:%a %Y-%m-%d}"
+    write_table(("START", "END"), rows, empty=f"{empty}: {_why_no_slot(session, args.date)}")
     return EXIT_OK
+
+
+def _why_no_slot(session: Session, day: date) -> str:
+    """Why a day has no slot, in words a practitioner can act on."""
+    hours = session.repo.working_hours()
+    if not hours:
+        return (
+            "no working hours are set. Set them with, for example: "
+            "carecal hours set --weekday mon-fri --from 09:00 --to 17:00"
+        )
+    if not any(h.weekday == day.weekday() for h in hours):
+        return "it is not a working day (see: carecal hours list)."
+    return "the working hours are booked, in breaks, or too short for the service."
 
 
 def audit(session: Session, args: argparse.Namespace) -> int:
@@ -179,13 +196,21 @@ def audit(session: Session, args: argparse.Namespace) -> int:
     elif args.format == "csv":
         write_csv(_AUDIT_KEYS, records)
     else:
-        rows = [(e.id, e.at, e.actor, e.action, e.entity_kind, e.entity_id) for e in entries]
+        rows = [
+            (e.id, _short_time(e.at), e.actor, e.action, e.entity_kind, e.entity_id)
+            for e in entries
+        ]
         write_table(
             ("#", "TIME (UTC)", "ACTOR", "ACTION", "ENTITY", "ID"),
             rows,
             empty="The audit log is empty.",
         )
     return EXIT_OK
+
+
+def _short_time(at: str) -> str:
+    # The table is for reading: seconds are enough (JSON and CSV keep the full stored time).
+    return at.replace("T", " ")[:19]
 
 
 def audit_verify(session: Session, args: argparse.Namespace) -> int:

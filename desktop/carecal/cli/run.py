@@ -18,7 +18,7 @@ Command = Callable[[Session, argparse.Namespace], int]
 
 
 def _commands() -> dict[tuple[str, str | None], Command]:
-    from carecal.cli import cmd_events, cmd_misc
+    from carecal.cli import cmd_events, cmd_misc, cmd_schedule
 
     return {
         ("events", "list"): cmd_events.list_events,
@@ -31,6 +31,13 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         ("patients", "add"): cmd_misc.add_patient,
         ("services", "list"): cmd_misc.list_services,
         ("services", "add"): cmd_misc.add_service,
+        ("hours", "list"): cmd_schedule.list_hours,
+        ("hours", "set"): cmd_schedule.set_hours,
+        ("hours", "add"): cmd_schedule.add_hours,
+        ("hours", "clear"): cmd_schedule.clear_hours,
+        ("breaks", "list"): cmd_schedule.list_breaks,
+        ("breaks", "add"): cmd_schedule.add_break,
+        ("breaks", "remove"): cmd_schedule.remove_break,
         ("free", None): cmd_misc.free,
         ("audit", None): cmd_misc.audit,
         ("audit", "verify"): cmd_misc.audit_verify,

@@ -42,7 +42,16 @@ full_name, phone, email, birth_date`` (``YYYY-MM-DD`` or null).
 ``carecal services list --format json`` (and ``services add``): ``id, name, duration_minutes,
 price, color, online, buffer_minutes, capacity``.
 
-``carecal free --format json``: ``[{"start", "end"}]``, one object per bookable slot.
+``carecal events update|delete ID --occurrence DATE --format json`` prints an array of the
+stored events the edit left in place (series masters and overrides), in the same shape.
+
+``carecal free --format json``: ``[{"start", "end"}]``, one object per bookable slot; when there
+is none, stderr says why (``carecal: note: ...``, e.g. no working hours are set).
+
+``carecal hours list --format json``: ``[{"id", "weekday", "from", "to", "valid_from",
+"valid_to"}]`` where weekday is mon..sun, from/to are ``HH:MM`` and valid_* dates or null.
+``carecal breaks list --format json`` (and ``breaks add``): ``[{"id", "weekday", "date", "from",
+"to", "label"}]``: weekday (mon..sun) for a weekly break, date (``YYYY-MM-DD``) for one day.
 
 ``carecal audit --format json|csv``: ``id, at (UTC ISO 8601), actor, action, entity_kind,
 entity_id, before, after, prev_hash, hash``; ``before``/``after`` are the entity as JSON (null
@@ -104,3 +113,5 @@ SERVICE_KEYS: tuple[str, ...] = (
     "capacity",
 )
 SLOT_KEYS: tuple[str, ...] = ("start", "end")
+HOURS_KEYS: tuple[str, ...] = ("id", "weekday", "from", "to", "valid_from", "valid_to")
+BREAK_KEYS: tuple[str, ...] = ("id", "weekday", "date", "from", "to", "label")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from carecal.domain.errors import ValidationError
@@ -82,3 +82,50 @@ def require_time(value: datetime | date, option: str) -> datetime:
             f"{option} needs a time (e.g. {value.isoformat()}T09:00) or use --all-day"
         )
     return value
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekday(word: str, text: str) -> int:
+    key = word.strip().lower()[:3]
+    if len(word.strip()) < 2 or key not in WEEKDAY_NAMES:
+        raise argparse.ArgumentTypeError(
+            f"not a weekday: {text!r} (expected e.g. mon, mon-fri or mon,wed,fri)"
+        )
+    return WEEKDAY_NAMES.index(key)
+
+
+def parse_weekdays(text: str) -> tuple[int, ...]:
+    """Weekdays as typed: "mon", "monday", "mon-fri", "mon,wed,fri", "all" -> 0 = Monday ...
+
+    Any thread. Raises argparse.ArgumentTypeError.
+    """
+    if text.strip().lower() in ("all", "daily", "every"):
+        return tuple(range(7))
+    days: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.partition("-")
+        if dash:
+            a, b = _weekday(first, text), _weekday(last, text)
+            if b < a:
+                raise argparse.ArgumentTypeError(f"weekday range runs backwards: {text!r}")
+            days.extend(range(a, b + 1))
+        else:
+            days.append(_weekday(first, text))
+    return tuple(sorted(set(days)))
+
+
+def parse_clock(text: str) -> time:
+    """A wall-clock time: "08:00", "8:30", "8" or "17". Any thread.
+
+    Raises argparse.ArgumentTypeError.
+    """
+    value = text.strip()
+    hours, colon, minutes = value.partition(":")
+    try:
+        if not hours.isdigit() or (colon and not (minutes.isdigit() and len(minutes) == 2)):
+            raise ValueError(value)
+        return time(int(hours), int(minutes) if colon else 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time of day: {text!r} (expected HH:MM)") from None
