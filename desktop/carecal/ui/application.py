@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
+from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from carecal.domain.errors import CarecalError
+from carecal.services.logfile import log_to_file, stop_logging
 from carecal.services.session import Session
 from carecal.ui.context import UiContext
 from carecal.ui.events import AppEvents
@@ -32,12 +35,43 @@ def run(start_session: Callable[[], Session]) -> int:
     except CarecalError as err:
         QMessageBox.critical(None, "Carecal", f"Carecal cannot start: {err}")
         return 1
+    try:
+        handler: logging.Handler | None = log_to_file(session.log_path)
+    except OSError:
+        handler = None  # a read-only data folder must not stop the calendar from opening
     worker = DbWorker()
     ctx = UiContext(session=session, tasks=worker, events=AppEvents())
     window = MainWindow(ctx)
+    restore_hook = install_error_hook(window)
     window.show()
     try:
         return int(app.exec())
     finally:
+        restore_hook()
         worker.shutdown()
         session.close()
+        if handler is not None:
+            stop_logging(handler)
+
+
+def install_error_hook(window: MainWindow) -> Callable[[], None]:
+    """Route exceptions nobody caught (in a slot, a paint event ...) to the log and the window.
+
+    The user sees one readable sentence (the window's usual error display) instead of a traceback
+    on a terminal they never look at; the traceback goes to carecal.log. Returns a function that
+    puts the previous hook back. GUI thread.
+    """
+    previous = sys.excepthook
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not ours to hide
+            previous(exc_type, exc, tb)
+            return
+        window.ops.fail(exc.with_traceback(tb))
+
+    sys.excepthook = hook
+
+    def restore() -> None:
+        sys.excepthook = previous
+
+    return restore
