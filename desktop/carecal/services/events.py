@@ -205,6 +205,9 @@ class EventService:
         if event.calendar_id != previous.calendar_id:
             self._writable(event.calendar_id)
         validate_event(event)
+        if event.raw is None:
+            # Window queries return events without raw: patch onto the stored source text.
+            event = event.with_changes(raw=previous.raw)
         event = with_raw(_bumped(previous, event))
         changes = self.repo.update_event(event, actor=self.actor)
         return changes, Undo(f"Edit {previous.title}", revert=(previous,))

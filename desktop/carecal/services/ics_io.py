@@ -86,7 +86,7 @@ def events_for_export(
     end: datetime | None = None,
 ) -> list[Event]:
     """The stored events (masters with all their overrides) to export. Raises StoreError."""
-    return repo.events_in_window(start or _ALL_START, end or _ALL_END, calendar_ids)
+    return repo.events_in_window(start or _ALL_START, end or _ALL_END, calendar_ids, with_raw=True)
 
 
 def export_file(

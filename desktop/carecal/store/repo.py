@@ -5,7 +5,8 @@ transaction: after a crash either all of them are on disk or none is. Ops of cal
 built-in local account are written already done (there is nowhere to send them).
 
 Threads: a Repository is used from one thread at a time (peewee keeps one SQLite connection per
-thread; a Repository caches small things such as settings). Every method does disk I/O on the
+thread; a Repository caches settings and the decoded Events of window queries, which
+it drops on its own writes and when another connection writes). Every method does disk I/O on the
 caller's thread and raises StoreError on database failure, besides the errors it names.
 """
 
@@ -104,13 +105,26 @@ class Repository(CatalogMixin, CalendarsMixin):
         )
 
     def events_in_window(
-        self, start: datetime, end: datetime, calendar_ids: Collection[str] | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        calendar_ids: Collection[str] | None = None,
+        *,
+        with_raw: bool = False,
     ) -> list[Event]:
         """Singles that can overlap [start, end), masters whose stored series bounds overlap it,
         and all overrides of those masters. Index searches only; all-day and floating entries
         within 14 h of the edges may be included (the expansion cuts exactly). Raises
-        ValidationError for naive or reversed windows."""
-        return self._rows.in_window(start, end, calendar_ids)
+        ValidationError for naive or reversed windows.
+
+        For display the Events are lean: ``raw`` is None (the source text is only needed to
+        patch an edit, and edits load the event again with ``get_event``/``get_series``).
+        ``with_raw=True`` (exports) loads every event whole."""
+        events = self._rows.in_window(start, end, calendar_ids, cached=not with_raw)
+        if not with_raw or not events:
+            return events
+        whole = {e.id: e for e in self._rows.by_ids([e.id for e in events])}
+        return [whole[e.id] for e in events if e.id in whole]
 
     def events_for_patient(self, patient_id: str) -> list[Event]:
         """Events naming the patient (as main patient or participant), oldest first."""

@@ -26,10 +26,10 @@ from carecal.store.codec import (
     event_kind,
     event_values,
     participants_values,
-    row_to_event,
     utc_seconds,
 )
 from carecal.store.db import Database
+from carecal.store.decode import LEAN_FIELDS, RowDecoder
 from carecal.store.search import index_new_events_sql
 
 _COLS = ", ".join(EVENT_FIELDS)
@@ -46,6 +46,11 @@ _UPDATE = (
 _LONGEST_KEY = "longest_single_seconds"
 _CHUNK = 500
 _N_PARTS = EVENT_FIELDS.index("n_participants")
+# Window rows: the rowid (the cache key) and the lean columns.
+_LEAN_ROW = ("rowid", *LEAN_FIELDS)
+_LEAN_COLS = ", ".join(_LEAN_ROW)
+_LEAN_ID = _LEAN_ROW.index("id")
+_LEAN_PARTS = _LEAN_ROW.index("n_participants")
 _CACHE_MAX = 50_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -75,40 +80,39 @@ class EventRows:
     def __init__(self, db: Database, floating_tz: Callable[[], tzinfo]) -> None:
         self._db = db
         self._floating_tz = floating_tz
-        self._cache: dict[str, tuple[tuple[Any, ...], Event]] = {}
-        self._cache_tz: tzinfo | None = None
+        self._full: RowDecoder | None = None
+        self._lean: RowDecoder | None = None
+        # Lean window Events by rowid. Valid while nothing wrote to the database: our own writes
+        # clear it (every write to ``events`` goes through this class), other connections' writes
+        # change ``PRAGMA data_version``; inside a transaction it is not used at all (a rollback
+        # would leave it holding rows that never were).
+        self._cache: dict[int, Event] = {}
+        self._cache_conn: object | None = None
+        self._cache_version = -1
 
     # --- reads -----------------------------------------------------------------------------
 
+    def _decoders(self) -> tuple[RowDecoder, RowDecoder]:
+        tz = self._floating_tz()
+        if self._full is None or self._lean is None or self._full.floating_tz is not tz:
+            self._full = RowDecoder(EVENT_FIELDS, tz)
+            self._lean = RowDecoder(_LEAN_ROW, tz)
+            self._cache = {}
+        return self._full, self._lean
+
     def load(self, where: str, params: Sequence[Any] = (), *, order: str = "") -> list[Event]:
-        """Events of ``SELECT ... FROM events WHERE <where>``."""
+        """Whole events (``raw`` included) of ``SELECT ... FROM events WHERE <where>``."""
         sql = f"SELECT {_COLS} FROM events WHERE {where} {order}"
         return self._build(self._db.execute(sql, tuple(params)).fetchall())
 
     def _build(self, rows: list[tuple[Any, ...]]) -> list[Event]:
-        """Events of full rows. A decoded Event is reused while its row is identical (the row
-        tuple is compared whole), so repainting the same week does not decode it again; rows
-        with participants are always decoded (their participants live in another table)."""
+        """Whole events of full rows; never cached (these feed edits and exports)."""
         if not rows:
             return []
+        full, _ = self._decoders()
         with_parts = [r[0] for r in rows if r[_N_PARTS]]
         parts = self._participants(with_parts) if with_parts else {}
-        tz = self._floating_tz()
-        if tz is not self._cache_tz or len(self._cache) > _CACHE_MAX:
-            self._cache = {}
-            self._cache_tz = tz
-        cache = self._cache
-        out: list[Event] = []
-        for r in rows:
-            hit = cache.get(r[0])
-            if hit is not None and hit[0] == r:
-                out.append(hit[1])
-                continue
-            event = row_to_event(dict(zip(EVENT_FIELDS, r, strict=True)), parts.get(r[0], ()), tz)
-            if not r[_N_PARTS]:
-                cache[r[0]] = (r, event)
-            out.append(event)
-        return out
+        return [full.decode(r, parts.get(r[0], ())) for r in rows]
 
     def _participants(self, ids: Sequence[str]) -> dict[str, list[Participant]]:
         found: dict[str, list[Participant]] = defaultdict(list)
@@ -136,21 +140,80 @@ class EventRows:
         return out
 
     def in_window(
-        self, start: datetime, end: datetime, calendar_ids: Collection[str] | None
+        self,
+        start: datetime,
+        end: datetime,
+        calendar_ids: Collection[str] | None,
+        *,
+        cached: bool = True,
     ) -> list[Event]:
         """Singles overlapping the window, masters whose bounds overlap it, and all overrides
-        of those masters; every part is an index search (see ``window_sql``)."""
+        of those masters; every part is an index search (see ``window_sql``). The Events are
+        lean: ``raw`` is None (load the event by id to edit or export it). ``cached=False``
+        (one-off reads such as exports) neither uses nor fills the cache."""
         ws, we = window_seconds(start, end)
         if calendar_ids is not None and not calendar_ids:
             return []
+        _, lean = self._decoders()
         singles_sql, masters_sql, cal_params = window_sql(calendar_ids)
         lo = ws - self.longest_single()
         singles = self._db.execute(singles_sql, (lo, we, ws, ws, *cal_params)).fetchall()
         masters = self._db.execute(masters_sql, (we, ws, ws, *cal_params)).fetchall()
-        events = self._build(singles + masters)
-        if masters:
-            events.extend(self.overrides_of([m[0] for m in masters]))
+        # A window of years (an export) would hold the whole calendar in memory.
+        small = len(singles) + len(masters) <= _CACHE_MAX // 2
+        cache = self._window_cache() if cached and small else None
+        events = self._lean_by_rowids([r[0] for r in singles], lean, cache)
+        series = self._lean_by_rowids([r[0] for r in masters], lean, cache)
+        events.extend(series)
+        if series:
+            master_ids = [e.id for e in series]
+            rowids: list[int] = []
+            for part in chunks(master_ids):
+                sql = overrides_sql(len(part), columns="rowid")
+                rowids.extend(r[0] for r in self._db.execute(sql, tuple(part)).fetchall())
+            events.extend(self._lean_by_rowids(rowids, lean, cache))
         return events
+
+    def _window_cache(self) -> dict[int, Event] | None:
+        """The lean-Event cache if it may be used now (cleared when another connection wrote)."""
+        conn = self._db.conn()
+        if conn.in_transaction:
+            return None
+        version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+        if conn is not self._cache_conn or version != self._cache_version:
+            self._cache = {}
+            self._cache_conn = conn
+            self._cache_version = version
+        elif len(self._cache) > _CACHE_MAX:
+            self._cache = {}
+        return self._cache
+
+    def _lean_by_rowids(
+        self, rowids: Sequence[int], lean: RowDecoder, cache: dict[int, Event] | None
+    ) -> list[Event]:
+        known = cache if cache is not None else {}
+        missing = [r for r in rowids if r not in known]
+        built: dict[int, Event] = {}
+        for part in chunks(missing):
+            rows = self._db.execute(
+                f"SELECT {_LEAN_COLS} FROM events WHERE rowid IN ({marks(len(part))})",
+                tuple(part),
+            ).fetchall()
+            with_parts = [r[_LEAN_ID] for r in rows if r[_LEAN_PARTS]]
+            parts = self._participants(with_parts) if with_parts else {}
+            for r in rows:
+                built[r[0]] = lean.decode(r, parts.get(r[_LEAN_ID], ()))
+        if cache is not None:
+            cache.update(built)
+            known = cache
+        else:
+            known = built
+        # A row deleted by another connection between the two statements is left out.
+        return [known[r] for r in rowids if r in known]
+
+    def forget(self) -> None:
+        """Drop cached window Events; every write to ``events`` calls this first."""
+        self._cache = {}
 
     def longest_single(self) -> int:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (_LONGEST_KEY,)).fetchone()
@@ -160,6 +223,7 @@ class EventRows:
 
     def insert(self, events: Sequence[Event], now: str, pending: bool) -> None:
         """Insert rows (masters and singles before overrides, for the master_id reference)."""
+        self.forget()
         ordered = sorted(events, key=lambda e: e.recurrence_id is not None)
         rows = [(*event_values(e), int(pending), now, now) for e in ordered]
         kind, start, end = (EVENT_FIELDS.index(c) for c in ("kind", "start_utc", "end_utc"))
@@ -181,6 +245,7 @@ class EventRows:
 
     def update(self, events: Sequence[Event], now: str, pending: bool) -> None:
         """Rewrite the Event columns of existing rows (sync columns are kept)."""
+        self.forget()
         rows = [(*event_values(e)[1:], int(pending), now, e.id) for e in events]
         with self._db.transaction():
             self._db.executemany(_UPDATE, rows)
@@ -203,6 +268,7 @@ class EventRows:
 
     def delete(self, events: Sequence[Event], now: str) -> None:
         """Delete rows (overrides first) and leave a tombstone for each, for sync."""
+        self.forget()
         ordered = sorted(events, key=lambda e: e.recurrence_id is None)
         ids = [e.id for e in ordered]
         with self._db.transaction():
@@ -233,6 +299,7 @@ class EventRows:
 
     def link_orphans(self, calendar_id: str, masters: dict[str, str]) -> None:
         """Point overrides stored without a master at the master now known for their uid."""
+        self.forget()
         self._db.executemany(
             "UPDATE events SET master_id = ?, kind = ?, first_start_utc = NULL, "
             "last_end_utc = NULL WHERE calendar_id = ? AND uid = ? AND recurrence_id != '' "
@@ -309,20 +376,20 @@ def window_sql(calendar_ids: Collection[str] | None) -> tuple[str, str, tuple[st
         cal_params = tuple(calendar_ids)
         cal_clause = f" AND +calendar_id IN ({marks(len(cal_params))})" if cal_params else ""
     singles = (
-        f"SELECT {_COLS} FROM events INDEXED BY events_span WHERE kind = {KIND_SINGLE} "
+        f"SELECT rowid FROM events INDEXED BY events_span WHERE kind = {KIND_SINGLE} "
         "AND start_utc >= ? AND start_utc < ? AND (end_utc > ? OR start_utc >= ?)" + cal_clause
     )
     masters = (
-        f"SELECT {_COLS} FROM events INDEXED BY events_series WHERE kind = {KIND_MASTER} "
+        f"SELECT rowid FROM events INDEXED BY events_series WHERE kind = {KIND_MASTER} "
         "AND first_start_utc < ? "
         "AND (last_end_utc IS NULL OR last_end_utc > ? OR first_start_utc >= ?)" + cal_clause
     )
     return singles, masters, cal_params
 
 
-def overrides_sql(n: int) -> str:
+def overrides_sql(n: int, *, columns: str = _COLS) -> str:
     """Overrides of ``n`` masters, through the master_id index whatever the statistics say."""
     return (
-        f"SELECT {_COLS} FROM events INDEXED BY events_master "
+        f"SELECT {columns} FROM events INDEXED BY events_master "
         f"WHERE master_id IN ({marks(n)}) ORDER BY master_id, recurrence_id"
     )
