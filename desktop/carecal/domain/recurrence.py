@@ -1,7 +1,9 @@
 """Recurring series -> concrete occurrences inside a window (RRULE, RDATE, EXDATE, overrides).
 
-python-dateutil's ``rrule`` does the calendar arithmetic; ``recurrence_engine`` bounds it so no
-rule can hang the app (see that module for why the bound holds by construction). Times are
+``recurrence_engine`` finds the instances: plain DAILY/WEEKLY rules by date arithmetic, the rest
+with python-dateutil's ``rrule``, bounded so no rule can hang the app (see that module for why the
+bound holds by construction). A week view calls ``occurrences_in_window`` on every navigation, so
+parsed rules are memoized by their text and each instance is converted to UTC once. Times are
 expanded on the wall clock of the event's own zone, so 09:00 Europe/Warsaw stays 09:00 across
 DST; a wall time in a DST gap moves forward, an ambiguous one takes its first instant (fold=0).
 All-day series expand to dates; floating series are read in the display zone.
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as du
@@ -34,7 +38,6 @@ from carecal.domain.timeutil import (
     as_utc,
     day_start,
     get_zone,
-    instant_key,
     localize,
     to_local_naive,
 )
@@ -56,6 +59,8 @@ SERIES_BUDGET_SECONDS: float = 0.2
 _ANY_ZONE = timedelta(hours=14)  # the widest UTC offset in use: bounds for dates and floating times
 _MARGIN = timedelta(days=1)
 _PERIOD_DAYS = {du.YEARLY: 366, du.MONTHLY: 31, du.WEEKLY: 7, du.DAILY: 1}
+_LAST_NAIVE = datetime.max.replace(microsecond=0)
+_RULE_CACHE_SIZE = 4096  # distinct rule texts kept parsed; calendars hold far fewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +70,7 @@ class Expansion:
     warning: str | None  # user-facing sentence when truncated/refused
 
 
-@dataclass(frozen=True, slots=True)
-class _Series:
+class _Series(NamedTuple):  # a tuple: built once per series per query, where dataclass init shows
     master: Event
     zone: tzinfo
     all_day: bool
@@ -157,16 +161,25 @@ def _rid_for(series: _Series, rid: When) -> When:
     return localize(datetime.combine(rid, datetime.min.time()), series.zone)
 
 
+@lru_cache(maxsize=_RULE_CACHE_SIZE)
+def _checked_rule(text: str) -> ParsedRule | str:
+    """The parsed, satisfiable rule for ``text``, or why it is refused (memoized by text)."""
+    try:
+        rule = parse_rule(text)
+        check_satisfiable(rule)
+    except RecurrenceError as err:
+        return str(err)
+    return rule
+
+
 def _rule_or_warning(master: Event) -> tuple[ParsedRule | None, str | None, bool]:
     """(usable rule, warning, whether refusing it hides occurrences)."""
     if not master.rrule:
         return None, None, False
     title = master.title or "Untitled"
-    try:
-        rule = parse_rule(master.rrule)
-        check_satisfiable(rule)
-    except RecurrenceError as err:
-        return None, f"“{title}”: the repeat rule was ignored ({err})", False
+    rule = _checked_rule(master.rrule)
+    if isinstance(rule, str):
+        return None, f"“{title}”: the repeat rule was ignored ({rule})", False
     if rule.freq in SUB_DAILY:
         return (
             None,
@@ -194,15 +207,51 @@ def expand(
     moved to, even from outside the window); cancelled overrides are returned too.
     Safe on any thread; raises nothing: refused rules and hit limits come back as a warning.
     """
+    window = _Window(window_start, window_end, as_utc(window_start), as_utc(window_end))
+    keyed, truncated, warning = _expand_keyed(master, window, overrides, display_tz)
+    return Expansion([occ for _, occ in keyed], truncated, warning)
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The asked window, with its wall-clock bounds per zone computed once for all series."""
+
+    start: datetime
+    end: datetime
+    start_utc: datetime
+    end_utc: datetime
+    local: dict[tzinfo, tuple[datetime, datetime]] = field(default_factory=dict)
+
+    def local_range(self, zone: tzinfo, duration: timedelta) -> tuple[datetime, datetime]:
+        """Wall-clock [lo, hi] in ``zone`` holding every start that can overlap the window."""
+        bounds = self.local.get(zone)
+        if bounds is None:
+            bounds = (_clamped_naive(self.start, zone), _clamped_naive(self.end, zone))
+            self.local[zone] = bounds
+        return _shifted(bounds[0], -(duration + _MARGIN)), _shifted(bounds[1], _MARGIN)
+
+
+_Keyed = list[tuple[datetime, Occurrence]]  # (UTC start: the sort key, occurrence)
+
+
+def _expand_keyed(
+    master: Event, window: _Window, overrides: Sequence[Event], display_tz: tzinfo
+) -> tuple[_Keyed, bool, str | None]:
+    """``expand``, each occurrence with its UTC start: callers sort without recomputing it."""
     deadline = _time.perf_counter() + SERIES_BUDGET_SECONDS
     series = _series(master, display_tz)
     rule, warning, truncated = _rule_or_warning(master)
-    starts: dict[datetime, None] = {series.start: None}
+    lo, hi = window.local_range(series.zone, series.duration)
+    # Starts outside [lo, hi] cannot reach the window (the margin exceeds any offset change);
+    # dropping them here saves their conversions.
+    starts: dict[datetime, None] = {}
+    if lo <= series.start <= hi:
+        starts[series.start] = None
     for rdate in master.rdates:
-        starts[_naive(rdate, series.zone, master.floating)] = None
+        explicit = _naive(rdate, series.zone, master.floating)
+        if lo <= explicit <= hi:
+            starts[explicit] = None
     if rule is not None:
-        lo = _clamped_naive(window_start, series.zone, -(series.duration + _MARGIN))
-        hi = _clamped_naive(window_end, series.zone, _MARGIN)
         try:
             result = scan(
                 rule,
@@ -215,22 +264,28 @@ def expand(
                 deadline=deadline,
             )
         except (ValueError, OverflowError) as err:
-            return _explicit_only(series, (window_start, window_end), overrides, display_tz, err)
+            return _explicit_only(series, window, overrides, display_tz, err)
         for item in result.instances:
             starts[item] = None
         if result.truncated:
             truncated = True
             warning = _limit_warning(master, result.reason)
-    occurrences = _assemble(series, starts, overrides, window_start, window_end, display_tz)
-    return Expansion(occurrences, truncated, warning)
+    return _assemble(series, starts, overrides, window, display_tz), truncated, warning
 
 
-def _clamped_naive(instant: datetime, zone: tzinfo, shift: timedelta) -> datetime:
-    """``instant`` as wall time in ``zone`` moved by ``shift``, kept inside years 1..9999."""
+def _clamped_naive(instant: datetime, zone: tzinfo) -> datetime:
+    """``instant`` as wall time in ``zone``, kept inside years 1..9999."""
     try:
-        return to_local_naive(instant, zone) + shift
+        return to_local_naive(instant, zone)
     except OverflowError:
-        return datetime.min if instant.year < 5000 else datetime.max.replace(microsecond=0)
+        return datetime.min if instant.year < 5000 else _LAST_NAIVE
+
+
+def _shifted(naive: datetime, shift: timedelta) -> datetime:
+    try:
+        return naive + shift
+    except OverflowError:
+        return datetime.min if naive.year < 5000 else _LAST_NAIVE
 
 
 def _limit_warning(master: Event, reason: str | None) -> str:
@@ -244,55 +299,139 @@ def _limit_warning(master: Event, reason: str | None) -> str:
 
 def _explicit_only(
     series: _Series,
-    window: tuple[datetime, datetime],
+    window: _Window,
     overrides: Sequence[Event],
     display_tz: tzinfo,
     err: Exception,
-) -> Expansion:
+) -> tuple[_Keyed, bool, str | None]:
     starts: dict[datetime, None] = {series.start: None}
     for rdate in series.master.rdates:
         starts[_naive(rdate, series.zone, series.master.floating)] = None
-    occ = _assemble(series, starts, overrides, window[0], window[1], display_tz)
+    occ = _assemble(series, starts, overrides, window, display_tz)
     title = series.master.title or "Untitled"
     detail = str(err) or type(err).__name__
-    return Expansion(occ, True, f"“{title}”: the repeat rule could not be expanded ({detail}).")
+    return occ, True, f"“{title}”: the repeat rule could not be expanded ({detail})."
+
+
+def _match_key(value: When, zone: tzinfo) -> tuple[int, date]:
+    """What instance ``value`` names: its UTC instant to the second, or its date.
+
+    Equal keys are what ``timeutil.instant_key`` calls equal, without formatting text.
+    """
+    if isinstance(value, datetime):
+        aware = localize(value, zone) if value.tzinfo is None else value
+        return (1, _whole_seconds(aware.astimezone(UTC)))
+    return (0, value)
+
+
+def _whole_seconds(value: datetime) -> datetime:
+    # replace() is slow for what it does; nearly every value already has no microseconds
+    return value.replace(microsecond=0) if value.microsecond else value
+
+
+def _sort_key(start: When, display_tz: tzinfo) -> datetime:
+    if isinstance(start, datetime):
+        return as_utc(start if start.tzinfo is not None else localize(start, display_tz))
+    return as_utc(day_start(start, display_tz))
+
+
+def _in_window(start_utc: datetime, end_utc: datetime, window: _Window) -> bool:
+    if end_utc <= start_utc:  # zero-length events show where they start
+        return window.start_utc <= start_utc < window.end_utc
+    return start_utc < window.end_utc and end_utc > window.start_utc
 
 
 def _assemble(
     series: _Series,
     starts: dict[datetime, None],
     overrides: Sequence[Event],
-    window_start: datetime,
-    window_end: datetime,
+    window: _Window,
     display_tz: tzinfo,
-) -> list[Occurrence]:
-    zone = series.zone
-    excluded = {instant_key(_rid_for(series, ex), zone) for ex in series.master.exdates}
-    excluded_days = {
-        ex for ex in series.master.exdates if not isinstance(ex, datetime) and not series.all_day
-    }
-    by_rid: dict[tuple[int, str], Event] = {}
+) -> _Keyed:
+    """Occurrences from wall-clock ``starts`` minus EXDATEs, with overrides in place, sorted.
+
+    Each start's UTC instant is computed once and serves as window test, match key and sort key;
+    EXDATEs are only converted when something in the window could match them.
+    """
+    master, duration = series.master, series.duration
+    by_rid: dict[tuple[int, date], Event] = {}
     for ov in overrides:
         if ov.recurrence_id is not None:
-            by_rid[instant_key(_rid_for(series, ov.recurrence_id), zone)] = ov
-    out: list[Occurrence] = []
-    for naive_start in starts:
-        occ = _occurrence(series, naive_start)
-        assert occ.recurrence_id is not None
-        key = instant_key(occ.recurrence_id, zone)
-        if key in excluded or key in by_rid or naive_start.date() in excluded_days:
-            continue
-        if _overlaps(occurrence_span(occ.start, occ.end, display_tz), window_start, window_end):
-            out.append(occ)
+            by_rid[_match_key(_rid_for(series, ov.recurrence_id), series.zone)] = ov
+    found = _in_window_starts(series, starts, window, display_tz)
+    excluded: set[tuple[int, date]] = set()
+    if master.exdates and (found or by_rid):
+        excluded = _excluded(series)
+    out: _Keyed = []
+    if found:
+        skip = excluded.union(by_rid) if by_rid else excluded
+        excluded_days = _excluded_days(series)
+        for naive_start, start_utc, end_utc in found:
+            if excluded_days and naive_start.date() in excluded_days:
+                continue
+            if series.all_day:
+                day = naive_start.date()
+                if (0, day) not in skip:
+                    out.append((start_utc, Occurrence(master, day, day + duration, day)))
+            elif not skip or (1, _whole_seconds(start_utc)) not in skip:
+                start = start_utc.astimezone(series.zone)
+                end = end_utc.astimezone(series.zone)
+                out.append((start_utc, Occurrence(master, start, end, start)))
     for key, ov in by_rid.items():
         assert ov.recurrence_id is not None
         if key in excluded:
             continue
-        span = occurrence_span(ov.start, ov.end, display_tz)
-        if _overlaps(span, window_start, window_end):
-            out.append(Occurrence(ov, ov.start, ov.end, _rid_for(series, ov.recurrence_id)))
-    out.sort(key=lambda o: as_utc(occurrence_span(o.start, o.end, display_tz)[0]))
+        first, last = occurrence_span(ov.start, ov.end, display_tz)
+        start_utc = as_utc(first)
+        if _in_window(start_utc, as_utc(last), window):
+            rid = _rid_for(series, ov.recurrence_id)
+            out.append((start_utc, Occurrence(ov, ov.start, ov.end, rid)))
+    if len(out) > 1:
+        out.sort(key=_first)
     return out
+
+
+def _in_window_starts(
+    series: _Series, starts: dict[datetime, None], window: _Window, display_tz: tzinfo
+) -> list[tuple[datetime, datetime, datetime]]:
+    """(wall-clock start, UTC start, UTC end) of the starts whose occurrence meets the window."""
+    out: list[tuple[datetime, datetime, datetime]] = []
+    duration = series.duration
+    for naive_start in starts:
+        if series.all_day:
+            day = naive_start.date()
+            start_utc = day_start(day, display_tz).astimezone(UTC)
+            end_utc = day_start(day + duration, display_tz).astimezone(UTC)
+        else:
+            # localize() and add_real() sharing one conversion to UTC
+            start_utc = naive_start.replace(tzinfo=series.zone, fold=0).astimezone(UTC)
+            end_utc = start_utc + duration
+        if _in_window(start_utc, end_utc, window):
+            out.append((naive_start, start_utc, end_utc))
+    return out
+
+
+def _excluded(series: _Series) -> set[tuple[int, date]]:
+    """Match keys of the EXDATEs (see ``_match_key``)."""
+    keys: set[tuple[int, date]] = set()
+    direct = not (series.all_day or series.master.floating)
+    for ex in series.master.exdates:
+        if direct and isinstance(ex, datetime) and ex.tzinfo is not None:
+            keys.add((1, _whole_seconds(ex.astimezone(UTC))))  # _rid_for keeps the instant
+        else:
+            keys.add(_match_key(_rid_for(series, ex), series.zone))
+    return keys
+
+
+def _excluded_days(series: _Series) -> set[date]:
+    """DATE EXDATEs of a timed series: each removes that whole local day."""
+    if series.all_day:
+        return set()
+    return {ex for ex in series.master.exdates if not isinstance(ex, datetime)}
+
+
+def _first(item: tuple[datetime, Occurrence]) -> datetime:
+    return item[0]
 
 
 def occurrences_in_window(
@@ -307,12 +446,13 @@ def occurrences_in_window(
     Overrides join their master by ``master_id``, or by (calendar, uid) when that is None;
     overrides without a master are returned as single events. Safe on any thread; raises nothing.
     """
+    window = _Window(window_start, window_end, as_utc(window_start), as_utc(window_end))
     events = list(events)
     masters = [e for e in events if e.is_recurring and not e.is_override]
     by_id = {m.id: m for m in masters}
     by_uid = {(m.calendar_id, m.uid): m for m in masters}
     grouped: dict[str, list[Event]] = {m.id: [] for m in masters}
-    out: list[Occurrence] = []
+    out: _Keyed = []
     warnings: list[str] = []
     for event in events:
         if event.is_override:
@@ -320,20 +460,22 @@ def occurrences_in_window(
             if master is not None:
                 grouped[master.id].append(event)
                 continue
-            span = occurrence_span(event.start, event.end, display_tz)
-            if _overlaps(span, window_start, window_end):
-                out.append(Occurrence(event, event.start, event.end, event.recurrence_id))
+            occ = Occurrence(event, event.start, event.end, event.recurrence_id)
         elif not event.is_recurring:
-            span = occurrence_span(event.start, event.end, display_tz)
-            if _overlaps(span, window_start, window_end):
-                out.append(Occurrence(event, event.start, event.end))
+            occ = Occurrence(event, event.start, event.end)
+        else:
+            continue
+        first, last = occurrence_span(event.start, event.end, display_tz)
+        start_utc = as_utc(first)
+        if _in_window(start_utc, as_utc(last), window):
+            out.append((start_utc, occ))
     for master in masters:
-        exp = expand(master, window_start, window_end, grouped[master.id], display_tz=display_tz)
-        out.extend(exp.occurrences)
-        if exp.warning:
-            warnings.append(exp.warning)
-    out.sort(key=lambda o: as_utc(occurrence_span(o.start, o.end, display_tz)[0]))
-    return out, warnings
+        keyed, _truncated, warning = _expand_keyed(master, window, grouped[master.id], display_tz)
+        out.extend(keyed)
+        if warning:
+            warnings.append(warning)
+    out.sort(key=_first)
+    return [occ for _, occ in out], warnings
 
 
 def validate_rrule(rule: str, start: When) -> None:

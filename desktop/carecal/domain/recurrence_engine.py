@@ -16,7 +16,14 @@ the cost bounded *by construction*:
    which dateutil checks about twenty times faster per day.
 
 So dateutil never scans more than ``_HEAD_YEARS`` + 400 years, whatever the rule. Between yields a
-deadline and an instance cap apply. All functions are pure and safe on any thread.
+deadline and an instance cap apply.
+
+The rules almost every practice uses (DAILY, or WEEKLY with an optional BYDAY set; INTERVAL, COUNT,
+UNTIL; no other BY* part) skip dateutil: their instances are whole periods apart with fixed day
+offsets, so the first period touching the asked range and each instance's COUNT index follow by
+arithmetic (see ``_Plain``). That path does work proportional to what it returns, never more than
+the instance cap. Derived plans are memoized per (rule, DTSTART); both are immutable. All functions
+are pure and safe on any thread (``functools.lru_cache`` is thread-safe).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import time as _time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from dateutil import rrule as du
 
@@ -35,6 +43,7 @@ __all__ = ["ScanResult", "count_last", "effective_rule", "scan"]
 
 _HEAD_YEARS = 200  # longest stretch scanned from the scan start; more is reported as truncated
 _MAX_NAIVE = datetime(9999, 12, 31, 23, 59, 59)
+_PLAN_CACHE_SIZE = 8192  # distinct (rule, DTSTART) pairs kept: a large practice has a few thousand
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,17 +192,105 @@ def _count_in_first_period(eff: ParsedRule, dtstart: datetime) -> int:
 
 
 def _count_fast_forward(
-    eff: ParsedRule, dtstart: datetime, target: datetime
+    plan: _Plan, dtstart: datetime, target: datetime
 ) -> tuple[datetime, int] | None:
     """(new start, remaining COUNT) for a COUNT rule fast-forwarded to ``target``, or None."""
-    per = _per_period(eff)
-    if per is None or per == 0 or eff.count is None:
+    eff, per, first = plan.eff, plan.per_period, plan.first_count
+    if per is None or per == 0 or first is None or eff.count is None:
         return None
     moved, steps = _fast_forward(eff, dtstart, target)
     if steps == 0:
         return dtstart, eff.count
-    skipped = _count_in_first_period(eff, dtstart) + (steps - 1) * per
+    skipped = first + (steps - 1) * per
     return moved, eff.count - skipped
+
+
+# --- plans ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Plain:
+    """A DAILY/WEEKLY rule without time or date filters, as date arithmetic.
+
+    Period ``k`` starts ``k * period_days`` days after ``first_period`` (the period holding
+    DTSTART; for WEEKLY the week starting on WKST) and holds one instance per entry of
+    ``offsets`` (days into the period, ascending), all at DTSTART's time of day. The first
+    ``skipped`` offsets of period 0 fall before DTSTART and are not instances, so the instance at
+    (k, j) has COUNT index ``k * len(offsets) + j - skipped``: exactly dateutil's numbering.
+    """
+
+    start: datetime  # DTSTART without microseconds, as dateutil truncates it
+    first_period: date
+    period_days: int
+    offsets: tuple[int, ...]
+    skipped: int
+    first_at: datetime  # the first period's day at DTSTART's time of day
+    step: timedelta  # one period
+    shifts: tuple[timedelta, ...]  # ``offsets`` as timedeltas
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    eff: ParsedRule  # effective rule, cheapened: what dateutil is given
+    plain: _Plain | None  # set when the rule needs no dateutil at all
+    per_period: int | None  # see _per_period
+    first_count: int | None  # instances in DTSTART's period, for COUNT rules with per_period
+
+
+def _plain(rule: ParsedRule, dtstart: datetime) -> _Plain | None:
+    filters = (
+        rule.bysecond,
+        rule.byminute,
+        rule.byhour,
+        rule.bymonthday,
+        rule.byyearday,
+        rule.byweekno,
+        rule.bymonth,
+        rule.bysetpos,
+    )
+    if any(filters) or rule.freq not in (du.DAILY, du.WEEKLY):
+        return None
+    start = dtstart.replace(microsecond=0)
+    weekdays = {d for d, _ in rule.byday or ()}  # dateutil ignores BYDAY ordinals below MONTHLY
+    if rule.freq == du.DAILY and not weekdays:
+        return _plain_of(start, start.date(), rule.interval, (0,), 0)
+    if rule.freq == du.DAILY and rule.interval != 1:
+        return None  # the weekday pattern drifts against the period; dateutil handles it
+    # DAILY;BYDAY with INTERVAL=1 selects the same days as WEEKLY;BYDAY.
+    weeks = rule.interval if rule.freq == du.WEEKLY else 1
+    weekdays = weekdays or {start.weekday()}
+    lead = (start.weekday() - rule.wkst) % 7
+    try:
+        first_period = start.date() - timedelta(days=lead)
+    except OverflowError:
+        return None
+    offsets = tuple(sorted((d - rule.wkst) % 7 for d in weekdays))
+    skipped = sum(1 for off in offsets if off < lead)
+    return _plain_of(start, first_period, 7 * weeks, offsets, skipped)
+
+
+def _plain_of(
+    start: datetime, first_period: date, period_days: int, offsets: tuple[int, ...], skipped: int
+) -> _Plain:
+    first_at = datetime.combine(first_period, start.time())
+    shifts = tuple(timedelta(days=off) for off in offsets)
+    step = timedelta(days=period_days)
+    return _Plain(start, first_period, period_days, offsets, skipped, first_at, step, shifts)
+
+
+@lru_cache(maxsize=_PLAN_CACHE_SIZE)
+def _plan(rule: ParsedRule, dtstart: datetime) -> _Plan:
+    """Everything about ``rule`` that does not depend on the asked range (memoized).
+
+    May raise ValueError/OverflowError from dateutil at the calendar's edge (not cached).
+    """
+    eff = _cheapen(effective_rule(rule, dtstart))
+    plain = _plain(rule, dtstart)
+    per = _per_period(eff)
+    first = None
+    if plain is None and per and rule.count is not None:
+        first = _count_in_first_period(eff, dtstart)
+    return _Plan(eff, plain, per, first)
 
 
 # --- scanning ------------------------------------------------------------------------------------
@@ -238,17 +335,61 @@ def scan(
     ValueError/OverflowError from dateutil for dates at the calendar's edge, which the caller
     turns into a warning.
     """
-    eff = _cheapen(effective_rule(rule, dtstart))
+    plan = _plan(rule, dtstart)
+    if plan.plain is not None:
+        return _scan_plain(plan.plain, rule, lo, hi, zone, all_day, cap)
+    eff = plan.eff
     start, count = dtstart, rule.count
     if count is None:
         start, _ = _fast_forward(eff, dtstart, lo)
     else:
-        forwarded = _count_fast_forward(eff, dtstart, lo)
+        forwarded = _count_fast_forward(plan, dtstart, lo)
         if forwarded is not None:
             start, count = forwarded
             if count <= 0:
                 return ScanResult([], False, None)
     return _run(eff, rule, start, count, lo, hi, zone, all_day, cap, deadline)
+
+
+def _scan_plain(
+    plain: _Plain,
+    rule: ParsedRule,
+    lo: datetime,
+    hi: datetime,
+    zone: tzinfo,
+    all_day: bool,
+    cap: int,
+) -> ScanResult:
+    """``scan`` for a plain rule: starts at the first period that can reach ``lo``.
+
+    Every loop turn either returns or moves to the next instance index, and at most one period's
+    turns precede ``lo``, so the work is bounded by ``cap`` plus one period.
+    """
+    hi = min(hi, _MAX_NAIVE)
+    count, check_until = rule.count, rule.until is not None
+    shifts = plain.shifts
+    reach = (lo.date() - plain.first_period).days - plain.offsets[-1]
+    k = max(0, reach // plain.period_days)
+    index = k * len(shifts) - plain.skipped
+    found: list[datetime] = []
+    try:
+        base = plain.first_at + k * plain.step
+        while True:
+            for shift in shifts:
+                if index >= 0:
+                    if count is not None and index >= count:
+                        return ScanResult(found, False, None)
+                    item = base + shift
+                    if item > hi or (check_until and _until_passed(rule, item, zone, all_day)):
+                        return ScanResult(found, False, None)
+                    if item >= lo:
+                        found.append(item)
+                        if len(found) >= cap:
+                            return ScanResult(found, True, "cap")
+                index += 1
+            base += plain.step
+    except OverflowError:  # past 9999-12-31: the calendar itself ends the series
+        return ScanResult(found, False, None)
 
 
 def _run(
