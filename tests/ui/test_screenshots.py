@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QContextMenuEvent, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QWidget
 
+from carecal.domain.models import Attendance, Participant
 from carecal.services.demo import fill_demo_week
 from carecal.ui.main_window import MainWindow
 from carecal.ui.navigation import ViewMode
@@ -20,6 +22,21 @@ def _save(widget: QWidget, name: str) -> Path:
     path = OUT / f"{name}.png"
     OUT.mkdir(exist_ok=True)
     assert widget.grab().save(str(path))
+    return path
+
+
+def _save_with_menu(window: MainWindow, name: str) -> Path:
+    """The window with its open popup menu painted where it stands (popups are own windows)."""
+    menu = window.appointment_menu.menu
+    assert menu is not None and menu.isVisible()
+    QApplication.processEvents()
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(menu.pos() - window.mapToGlobal(QPoint(0, 0)), menu.grab())
+    painter.end()
+    path = OUT / f"{name}.png"
+    OUT.mkdir(exist_ok=True)
+    assert shot.save(str(path))
     return path
 
 
@@ -57,6 +74,30 @@ def test_screenshots_of_demo_week(window: MainWindow, qtbot) -> None:  # type: i
     assert editor is not None
     editor.adjustSize()
     shots.append(_save(editor, "editor"))
+    editor.reject()
+    # The context menu over a card of the week view, as a right click opens it.
+    canvas = window.week.canvas
+    card = next(h for h in canvas.hits if h.occ.event.patient_id and h.rect.height() > 40)
+    pos = card.rect.center().toPoint()
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos, canvas.mapToGlobal(pos))
+    QApplication.sendEvent(canvas, event)
+    shots.append(_save_with_menu(window, "context_menu"))
+    window.appointment_menu.menu.close()  # type: ignore[union-attr]
+    # The demo's group session, its participants in different attendance states.
+    group = next(o for o in window.data.occurrences if o.event.participants)  # type: ignore[union-attr]
+    states = (Attendance.ATTENDED, Attendance.ARRIVED, Attendance.NO_SHOW, Attendance.CANCELLED)
+    marked = tuple(
+        Participant(p.patient_id, states[i % len(states)])
+        for i, p in enumerate(group.event.participants)
+    )
+    window.ctx.session.events.update(
+        window.ctx.session.repo.get_event(group.event.id).with_changes(participants=marked)
+    )
+    window.ops.open_editor(group)
+    editor = window.ops.editor
+    assert editor is not None
+    editor.adjustSize()
+    shots.append(_save(editor, "editor_group"))
     editor.reject()
     window.open_patients()
     pw = window.patients_window

@@ -267,7 +267,13 @@ class EventService:
 
         Raises ValidationError, ReadOnlyCalendar, NotFound, StoreError.
         """
-        return self.edit(occ, {"status": status}, EditScope.THIS)
+        return self.set_status_with_undo(occ, status)[0]
+
+    def set_status_with_undo(
+        self, occ: Occurrence, status: AppointmentStatus
+    ) -> tuple[Changes, Undo]:
+        """``set_status`` plus the record that takes it back."""
+        return self.edit_with_undo(occ, {"status": status}, EditScope.THIS)
 
     def delete(self, occ: Occurrence, scope: EditScope) -> tuple[Changes, Undo]:
         """Delete an event, or one/following/all occurrences of a series, with its Undo record.

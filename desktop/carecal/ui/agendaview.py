@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
@@ -61,6 +61,7 @@ class AgendaRow(QFrame):
 
     clicked = Signal(object)
     activated = Signal(object)
+    context_requested = Signal(object, object)  # Occurrence, global QPoint
 
     def __init__(self, occ: Occurrence, data: ViewData) -> None:
         super().__init__()
@@ -128,12 +129,16 @@ class AgendaRow(QFrame):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         self.activated.emit(self.occ)
 
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.context_requested.emit(self.occ, event.globalPos())
+
 
 class AgendaView(QScrollArea):
     """The appointments of a range of days, grouped under day headings."""
 
     open_requested = Signal(object)
     selection_changed = Signal(object)
+    context_requested = Signal(object, object)  # Occurrence, global QPoint
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -176,6 +181,7 @@ class AgendaView(QScrollArea):
                 row = AgendaRow(occ, data)
                 row.clicked.connect(self._on_click)
                 row.activated.connect(self.open_requested.emit)
+                row.context_requested.connect(self._on_context)
                 row.set_selected(occ.key == self.selected_key)
                 self.rows.append(row)
                 lay.addWidget(row)
@@ -192,6 +198,14 @@ class AgendaView(QScrollArea):
         for row in self.rows:
             row.set_selected(row.occ.key == occ.key)
         self.selection_changed.emit(occ)
+
+    def _on_context(self, occ: Occurrence, global_pos: object) -> None:
+        if occ.key != self.selected_key:
+            self._on_click(occ)
+        self.context_requested.emit(occ, global_pos)
+
+    def row_for(self, key: tuple[str, str]) -> AgendaRow | None:
+        return next((row for row in self.rows if row.occ.key == key), None)
 
 
 def _day_heading(day: date, today: date) -> str:

@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -40,12 +38,12 @@ from carecal.domain.models import (
     Calendar,
     Event,
     Occurrence,
-    Participant,
     Patient,
     ServiceType,
     VisitMode,
     new_id,
 )
+from carecal.ui.participants_table import ParticipantsTable
 from carecal.ui.qtconv import to_date, to_time
 from carecal.ui.recurrence_editor import RecurrenceEditor
 
@@ -105,7 +103,6 @@ class AppointmentEditor(QDialog):
         self.services = list(services)
         self.patients = list(patients)
         self.result_value: EditorResult | None = None
-        self._participants: list[str] = []
         self._new_patients: dict[str, Patient] = {}
         self._build()
         if occ is not None:
@@ -212,8 +209,7 @@ class AppointmentEditor(QDialog):
         self.group_box = QWidget()
         gl = QVBoxLayout(self.group_box)
         gl.setContentsMargins(0, 0, 0, 0)
-        self.participants = QListWidget()
-        self.participants.setFixedHeight(76)
+        self.participants = ParticipantsTable(self._name_of)
         add_row = QHBoxLayout()
         self.add_participant = QPushButton("Add patient above")
         self.add_participant.clicked.connect(self._add_participant)
@@ -297,8 +293,7 @@ class AppointmentEditor(QDialog):
         self._select_combo(self.calendar, ev.calendar_id)
         self._select_combo(self.reminder, ev.reminder_minutes)
         self.capacity.setValue(ev.capacity or 1)
-        self._participants = [p.patient_id for p in ev.participants]
-        self._refresh_participants()
+        self.participants.set_participants(ev.participants)
         if isinstance(occ.start, datetime) and isinstance(occ.end, datetime):
             self._set_times(occ.start.astimezone(self.tz), occ.end.astimezone(self.tz))
             first_day = occ.start.astimezone(self.tz).date()
@@ -341,7 +336,13 @@ class AppointmentEditor(QDialog):
         if serial != self._search_serial:
             return
         known = {p.id for p in self.patients}
-        self.patients.extend(p for p in found if p.id not in known)
+        for p in found:
+            if p.id in known:
+                continue
+            self.patients.append(p)
+            # The combo must hold every name its completer offers: picking a name it lacks
+            # makes QComboBox select "no item" and wipe the text the user just chose.
+            self.patient.addItem(p.full_name, p.id)
         names = sorted({p.full_name for p in found}, key=str.lower)
         self.patient_matches.setStringList(names)
         self._update_patient_hint(self.patient.currentText())
@@ -407,22 +408,23 @@ class AppointmentEditor(QDialog):
         return patient.id
 
     def _add_participant(self) -> None:
+        """Add the patient named in the Patient field, then give that field back: the picker
+        must not silently make the newest participant the appointment's main patient too."""
         pid = self._patient_id_from_text()
-        if pid and pid not in self._participants:
-            self._participants.append(pid)
-            self._refresh_participants()
+        if pid:
+            self.participants.add(pid)
+            main = self.occ.event.patient_id if self.occ is not None else None
+            main_name = self._name_of(main) if main else ""
+            self.patient.setEditText(main_name)
 
     def _remove_participant(self) -> None:
-        row = self.participants.currentRow()
-        if 0 <= row < len(self._participants):
-            del self._participants[row]
-            self._refresh_participants()
+        self.participants.remove_current()
 
-    def _refresh_participants(self) -> None:
-        names = {p.id: p.full_name for p in [*self.patients, *self._new_patients.values()]}
-        self.participants.clear()
-        for pid in self._participants:
-            self.participants.addItem(QListWidgetItem(names.get(pid, "Unknown patient")))
+    def _name_of(self, patient_id: str) -> str:
+        for p in [*self.patients, *self._new_patients.values()]:
+            if p.id == patient_id:
+                return p.full_name
+        return "Unknown patient"
 
     # ---- result -------------------------------------------------------------------------
     def _accept(self) -> None:
@@ -470,7 +472,7 @@ class AppointmentEditor(QDialog):
         if url and not url.lower().startswith(("https://", "http://")):
             raise ValueError("The video link must start with https://")
         capacity = self.capacity.value()
-        participants = tuple(Participant(pid) for pid in self._participants)
+        participants = self.participants.participants()
         if capacity > 1 and len(participants) > capacity:
             raise ValueError(f"{len(participants)} participants do not fit in {capacity} places.")
         fields: dict[str, object] = {
@@ -497,7 +499,7 @@ class AppointmentEditor(QDialog):
         new_patients = [
             p
             for pid, p in self._new_patients.items()
-            if pid == patient_id or pid in self._participants
+            if pid == patient_id or pid in self.participants.patient_ids()
         ]
         if self.occ is None:
             event = Event(

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from carecal.domain.changes import Changes
 from carecal.domain.models import Event, Occurrence, Settings
 from carecal.ui.agendaview import AgendaView
+from carecal.ui.appointment_menu import AppointmentMenu
 from carecal.ui.chrome import Sidebar, Toolbar
 from carecal.ui.context import UiContext
 from carecal.ui.ics_actions import IcsActions
@@ -56,6 +57,9 @@ class MainWindow(QMainWindow):
         self._generation = 0
         self.ops = Operations(ctx, self)
         self.ics = IcsActions(ctx, self, self.ops)
+        self.appointment_menu = AppointmentMenu(
+            self.ops, self, on_delete=self.delete_occurrence, read_only=self._read_only
+        )
         self.patients_window: QWidget | None = None
 
         self.toolbar = Toolbar()
@@ -121,6 +125,8 @@ class MainWindow(QMainWindow):
         c.open_requested.connect(self.ops.open_editor)
         for view in (c, self.month, self.agenda):
             view.selection_changed.connect(self._selected)
+        for source in (c, self.week.all_day, self.month, self.agenda):
+            source.context_requested.connect(self.appointment_menu.popup)
         self.week.all_day.open_requested.connect(self.ops.open_editor)
         self.month.open_requested.connect(self.ops.open_editor)
         self.month.day_activated.connect(self._open_day)
@@ -160,6 +166,7 @@ class MainWindow(QMainWindow):
         self._action("&New appointment", "N", lambda: self.new_appointment(), e)
         self._action("&Undo", "Ctrl+Z", self.ops.undo, e)
         self._action("&Delete", ["Del", "Backspace"], self.delete_selected, e)
+        self._action("Appointment &menu", ["Shift+F10", "Menu"], self.menu_for_selected, e)
         self._action("&Find…", "Ctrl+F", self.focus_search, e)
         v = bar.addMenu("&View")
         self._action("&Today", "T", self.go_today, v)
@@ -287,6 +294,41 @@ class MainWindow(QMainWindow):
         occ, self.selected = self.selected, None
         self.week.canvas.selected_key = None
         self.ops.delete(occ)
+
+    def delete_occurrence(self, occ: Occurrence) -> None:
+        """Delete ``occ`` (from its menu), dropping the selection if it was selected."""
+        if self.selected is not None and self.selected.key == occ.key:
+            self.selected = None
+            self.week.canvas.selected_key = None
+        self.ops.delete(occ)
+
+    def _read_only(self, occ: Occurrence) -> bool:
+        cal = self.data.calendars.get(occ.event.calendar_id) if self.data is not None else None
+        return cal is not None and cal.read_only
+
+    def menu_for_selected(self) -> None:
+        """Open the selected appointment's menu beside it (Shift+F10 or the menu key)."""
+        occ = self.selected
+        if occ is None:
+            self.show_status("Select an appointment first.")
+            return
+        self.appointment_menu.popup(occ, self._anchor_of(occ))
+
+    def _anchor_of(self, occ: Occurrence) -> QPoint:
+        """A global point on the selected appointment in the current view (its centre)."""
+        if self.mode is ViewMode.MONTH:
+            chip = self.month.chip_rect(occ.key)
+            if chip is not None:
+                return self.month.mapToGlobal(chip.center().toPoint())
+        elif self.mode is ViewMode.AGENDA:
+            row = self.agenda.row_for(occ.key)
+            if row is not None:
+                return row.mapToGlobal(row.rect().center())
+        else:
+            card = self.week.canvas.card_rect(occ.key)
+            if card is not None:
+                return self.week.canvas.mapToGlobal(card.center().toPoint())
+        return self.stack.mapToGlobal(self.stack.rect().center())
 
     def show_status(self, message: str) -> None:
         self.status_label.setText(message)

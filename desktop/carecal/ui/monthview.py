@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QKeyEvent,
@@ -53,6 +54,7 @@ class MonthView(QWidget):
     create_requested = Signal(object)  # date: a new appointment on that day
     open_requested = Signal(object)  # Occurrence
     selection_changed = Signal(object)
+    context_requested = Signal(object, object)  # Occurrence, global QPoint
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -245,6 +247,21 @@ class MonthView(QWidget):
             self.selection_changed.emit(None)
         self.selected_day = self.day_at(pos)
         self.update()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right-click a chip: select it and ask for its menu."""
+        occ = self.chip_at(QPointF(event.pos()))
+        if occ is None:
+            return
+        if occ.key != self.selected_key:
+            self.selected_key, self.selected_day = occ.key, None
+            self.selection_changed.emit(occ)
+            self.update()
+        self.context_requested.emit(occ, event.globalPos())
+
+    def chip_rect(self, key: tuple[str, str]) -> QRectF | None:
+        """Where the chip of occurrence ``key`` was last painted."""
+        return next((r for r, occ in self.chips if occ.key == key), None)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         """Double-click a chip: open it. Double-click a day: a new appointment that day."""

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from carecal.domain.changes import Changes
 from carecal.domain.errors import CarecalError
-from carecal.domain.models import EditScope, Occurrence, Patient
+from carecal.domain.models import AppointmentStatus, EditScope, Occurrence, Patient
 from carecal.ui.context import UiContext
 from carecal.ui.editor import AppointmentEditor, EditorResult
 
@@ -119,6 +119,16 @@ class Operations:
         svc = self.ctx.session.events
         self._write(lambda: svc.delete(occ, scope), f"Deleted “{occ.event.title}”.")
 
+    def set_status(self, occ: Occurrence, status: AppointmentStatus) -> None:
+        """Give this one occurrence a new status (never the whole series); undoable."""
+        if occ.event.status is status:
+            return
+        svc = self.ctx.session.events
+        self._write(
+            lambda: svc.set_status_with_undo(occ, status),
+            f"“{occ.event.title}” marked {status.label.lower()}.",
+        )
+
     def undo(self) -> None:
         if not self.undo_stack:
             self.ctx.events.status_message.emit("Nothing to undo.")
@@ -141,11 +151,18 @@ class Operations:
     ) -> None:
         """Load what the editor lists, then show it (non-blocking; saved on accept)."""
         repo = self.ctx.session.repo
-        wanted = occ.event.patient_ids() if occ is not None else ()
 
         def load() -> tuple[Any, ...]:
+            """Database lane: every read the dialog needs, the stored event included."""
+            fresh = occ
+            if occ is not None:
+                # Edit the stored version: the view's copy may be older.
+                with contextlib.suppress(CarecalError):
+                    fresh = Occurrence(
+                        repo.get_event(occ.event.id), occ.start, occ.end, occ.recurrence_id
+                    )
             named = []
-            for pid in wanted:
+            for pid in fresh.event.patient_ids() if fresh is not None else ():
                 with contextlib.suppress(CarecalError):
                     named.append(repo.get_patient(pid))
             return (
@@ -153,23 +170,17 @@ class Operations:
                 repo.list_services(),
                 named,
                 self.ctx.session.events.display_zone(),
+                fresh,
             )
 
         def show(loaded: tuple[Any, ...]) -> None:
-            calendars, services, patients, tz = loaded
-            if occ is not None:
-                # Edit the stored version: the view's copy may be older.
-                fresh = occ
-                with contextlib.suppress(CarecalError):
-                    fresh = Occurrence(
-                        repo.get_event(occ.event.id), occ.start, occ.end, occ.recurrence_id
-                    )
+            calendars, services, patients, tz, fresh = loaded
             dialog = AppointmentEditor(
                 calendars=calendars,
                 services=services,
                 patients=patients,
                 tz=tz,
-                occ=fresh if occ is not None else None,
+                occ=fresh,
                 start=start,
                 end=end,
                 find_patients=self.find_patients,

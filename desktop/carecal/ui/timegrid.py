@@ -12,7 +12,16 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QContextMenuEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QWidget
 
 from carecal.domain.models import Occurrence
@@ -54,6 +63,7 @@ class TimeGridCanvas(QWidget):
     move_requested = Signal(object, object, object)  # Occurrence, new start, new end
     open_requested = Signal(object)  # Occurrence
     selection_changed = Signal(object)  # Occurrence | None
+    context_requested = Signal(object, object)  # Occurrence, global QPoint
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -380,6 +390,14 @@ class TimeGridCanvas(QWidget):
         self.create_requested.emit(
             wall(self.days[i], s, tz), wall(self.days[i], s + self.default_minutes, tz)
         )
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Right-click on a card: select it and ask for its menu (emptiness has none)."""
+        hit = self.hit_at(QPointF(event.pos()))
+        if hit is None or self._drag is not None:
+            return
+        self._select(hit.occ)
+        self.context_requested.emit(hit.occ, event.globalPos())
 
     def select(self, occ: Occurrence | None) -> None:
         """Select ``occ`` (or nothing), announcing a change. GUI thread."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from carecal.domain.models import Occurrence
@@ -107,6 +107,7 @@ class _AllDayRow(QWidget):
     """All-day entries as chips above the grid."""
 
     open_requested = Signal(object)
+    context_requested = Signal(object, object)  # Occurrence, global QPoint
 
     def __init__(self, canvas: TimeGridCanvas) -> None:
         super().__init__()
@@ -172,6 +173,13 @@ class _AllDayRow(QWidget):
         hit = next((occ for rect, occ in self.rows if rect.contains(event.position())), None)
         self.canvas.select(hit)
         self.update()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        hit = next((occ for rect, occ in self.rows if rect.contains(QPointF(event.pos()))), None)
+        if hit is not None:
+            self.canvas.select(hit)
+            self.update()
+            self.context_requested.emit(hit, event.globalPos())
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         for rect, occ in self.rows:
