@@ -60,23 +60,42 @@ def effective_rule(rule: ParsedRule, dtstart: datetime) -> ParsedRule:
     Once every default is explicit, DTSTART can be moved by whole periods without changing which
     days and times the rule selects.
     """
-    eff = rule
+    return _effective(
+        rule,
+        dtstart.month,
+        dtstart.day,
+        dtstart.weekday(),
+        dtstart.hour,
+        dtstart.minute,
+        dtstart.second,
+    )
+
+
+# Keyed by the only parts of DTSTART the result depends on, so series that share a rule and a
+# weekday/time (most of a practice's weekly appointments) share one entry: a command-line run
+# starts with empty caches, and building the rule once per series was most of its expansion.
+@lru_cache(maxsize=_PLAN_CACHE_SIZE)
+def _effective(
+    rule: ParsedRule, month: int, day: int, weekday: int, hour: int, minute: int, second: int
+) -> ParsedRule:
+    changes: dict[str, object] = {}
+    byday = rule.byday
     if not (rule.byweekno or rule.byyearday or rule.bymonthday or rule.byday):
         if rule.freq == du.YEARLY:
-            eff = replace(eff, bymonth=rule.bymonth or (dtstart.month,), bymonthday=(dtstart.day,))
+            changes["bymonth"] = rule.bymonth or (month,)
+            changes["bymonthday"] = (day,)
         elif rule.freq == du.MONTHLY:
-            eff = replace(eff, bymonthday=(dtstart.day,))
+            changes["bymonthday"] = (day,)
         elif rule.freq == du.WEEKLY:
-            eff = replace(eff, byday=((dtstart.weekday(), None),))
-    if rule.freq in (du.DAILY, du.WEEKLY) and eff.byday:
+            byday = ((weekday, None),)
+            changes["byday"] = byday
+    if rule.freq in (du.DAILY, du.WEEKLY) and byday:
         # dateutil ignores an ordinal in BYDAY below MONTHLY; say so explicitly.
-        eff = replace(eff, byday=tuple(dict.fromkeys((d, None) for d, _ in eff.byday)))
-    return replace(
-        eff,
-        byhour=eff.byhour or (dtstart.hour,),
-        byminute=eff.byminute or (dtstart.minute,),
-        bysecond=eff.bysecond or (dtstart.second,),
-    )
+        changes["byday"] = tuple(dict.fromkeys((d, None) for d, _ in byday))
+    changes["byhour"] = rule.byhour or (hour,)
+    changes["byminute"] = rule.byminute or (minute,)
+    changes["bysecond"] = rule.bysecond or (second,)
+    return replace(rule, **changes)  # type: ignore[arg-type]
 
 
 def _cheapen(eff: ParsedRule) -> ParsedRule:
