@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,17 +20,10 @@ from carecal.domain.models import (
 )
 from carecal.services.events import EventService
 from carecal.services.ics_io import import_file
-from carecal.services.session import Session, open_session
+from carecal.services.session import Session
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 MONDAY = date(2025, 3, 10)
-
-
-@pytest.fixture()
-def session(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Session]:
-    monkeypatch.setenv("TZ", "Europe/Warsaw")
-    with open_session(data_dir, actor="user") as s:
-        yield s
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from carecal.domain.changes import Changes
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import AppointmentStatus, EditScope, Occurrence, Patient
+from carecal.services.patients import add_or_reuse_patients, with_patient_ids
 from carecal.ui.context import UiContext
 from carecal.ui.editor import AppointmentEditor, EditorResult
 
@@ -218,15 +219,18 @@ class Operations:
         repo, svc, actor = self.ctx.session.repo, self.ctx.session.events, self.ctx.actor
 
         def job() -> tuple[Changes, Undo | None]:
-            changes = Changes()
-            for patient in result.new_patients:
-                changes |= repo.add_patient(patient, actor=actor)
+            replaced, changes = add_or_reuse_patients(repo, result.new_patients, actor=actor)
+            event = with_patient_ids(result.event, replaced)
             if result.is_new or occ is None:
-                created, undo = svc.create_with_undo(result.event)
+                created, undo = svc.create_with_undo(event)
                 return changes | created, undo
-            if not result.changed:
+            changed = {
+                name: getattr(event, name) if name in ("patient_id", "participants") else value
+                for name, value in result.changed.items()
+            }
+            if not changed:
                 return changes, None
-            edited, undo = svc.edit_with_undo(occ, result.changed, scope)
+            edited, undo = svc.edit_with_undo(occ, changed, scope)
             return changes | edited, undo
 
         verb = "Added" if result.is_new else "Saved"
