@@ -54,28 +54,51 @@ def _fmt(dt: datetime) -> str:
     return dt.strftime("%Y%m%dT%H%M%S")
 
 
+SHAPES = ("spread", "anchors")
+"""``spread``: singles over two years (about 960 a week at 100,000 events), 2 % weekly series.
+``anchors``: the shape of perf-anchors.md's generator, which the issue's khal figures were
+measured on: 10 % weekly series, 5 % all-day entries, singles over the 20 weeks around the
+measured week, so a week lists about 1,050 entries at 20,000 events."""
+
+
 def generate(
-    n: int, *, week_start: date, recurring: int | None = None, seed: int = 7
+    n: int,
+    *,
+    week_start: date,
+    recurring: int | None = None,
+    seed: int = 7,
+    shape: str = "spread",
 ) -> list[BenchEvent]:
-    """N events; ``recurring`` of them weekly series (default 2% of N). Deterministic per seed."""
+    """N events; ``recurring`` of them weekly series (default by shape). Deterministic per seed."""
+    if shape not in SHAPES:
+        raise ValueError(f"unknown shape {shape!r}; one of {SHAPES}")
     rng = random.Random(seed)
-    n_rec = recurring if recurring is not None else n // 50
-    first_day = week_start - timedelta(weeks=52)
+    anchors = shape == "anchors"
+    n_rec = recurring if recurring is not None else (n // 10 if anchors else n // 50)
+    n_all_day = n // 20 if anchors else 0
+    weeks = 20 if anchors else 104
+    first_day = week_start - timedelta(weeks=weeks // 2)
     out: list[BenchEvent] = []
     stamp = "20261101T120000Z"
     for i in range(n):
         uid = f"bench-{n}-{i}@carecal.bench"
-        day = first_day + timedelta(days=rng.randrange(7 * 104))
+        day = first_day + timedelta(days=rng.randrange(7 * weeks))
         hour = rng.randrange(7, 19)
         minute = rng.choice((0, 15, 30, 45))
         start = datetime(day.year, day.month, day.day, hour, minute)
         end = start + timedelta(minutes=rng.choice((30, 45, 50, 60, 90)))
+        if n_rec <= i < n_rec + n_all_day:
+            dates = (
+                f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+                f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
+            )
+        else:
+            dates = (f"DTSTART;TZID={TZID}:{_fmt(start)}", f"DTEND;TZID={TZID}:{_fmt(end)}")
         lines = [
             "BEGIN:VEVENT",
             f"UID:{uid}",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;TZID={TZID}:{_fmt(start)}",
-            f"DTEND;TZID={TZID}:{_fmt(end)}",
+            *dates,
             f"SUMMARY:{rng.choice(TITLES)} {i}",
             f"LOCATION:Room {rng.randrange(1, 6)}",
         ]
