@@ -1,6 +1,6 @@
-"""Painting one appointment card, shared by the time grid, the all-day row and the month view.
+"""The glyphs and text rules of an appointment card (status glyphs, badge, detail lines).
 
-GUI thread only (QPainter).
+``card_layout`` lays cards out once and paints them from that layout. GUI thread only (QPainter).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPen
 
 from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
 from carecal.ui import theme
@@ -101,7 +101,7 @@ def draw_glyphs(p: QPainter, right: float, top: float, occ: Occurrence, color: Q
         draw_phone(p, x, top, color)
 
 
-def _detail_lines(
+def detail_lines(
     time_text: str,
     start: datetime | None,
     patient: str,
@@ -133,120 +133,3 @@ def _detail_lines(
         else:
             lines.append(location)
     return lines
-
-
-def paint_card(
-    p: QPainter,
-    rect: QRectF,
-    occ: Occurrence,
-    base_color: str,
-    patient: str,
-    *,
-    selected: bool = False,
-    double_booked: bool = False,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    font: QFont,
-) -> None:
-    """Paint a timed appointment card into ``rect``: colour bar, title, time, patient, status."""
-    ev = occ.event
-    fill, bar, text = theme.card_colors(base_color)
-    cancelled = ev.status is AppointmentStatus.CANCELLED
-    no_show = ev.status is AppointmentStatus.NO_SHOW
-    p.save()
-    if cancelled:
-        p.setOpacity(0.55)
-    path = QPainterPath()
-    path.addRoundedRect(rect, 5, 5)
-    if selected:
-        fill = QColor(bar)
-        text = QColor("#ffffff") if bar.lightnessF() < 0.7 else QColor("#111827")
-    p.fillPath(path, fill)
-    p.save()
-    p.setClipPath(path)
-    p.fillRect(QRectF(rect.left(), rect.top(), 3.5, rect.height()), bar)
-    p.restore()
-    if cancelled or no_show:
-        pen = QPen(bar if cancelled else theme.BADGE, 1, Qt.PenStyle.DashLine)
-        p.setPen(pen)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawPath(path)
-    # Text.
-    inner = rect.adjusted(8, 3, -5, -2)
-    glyph_w = status_glyph_width(occ)
-    bold = QFont(font)
-    bold.setWeight(QFont.Weight.DemiBold)
-    bold.setStrikeOut(cancelled)
-    small = QFont(font)
-    small.setPointSizeF(max(7.0, font.pointSizeF() - 1))
-    fm_b = QFontMetrics(bold)
-    fm_s = QFontMetrics(small)
-    time_text = ""
-    if start is not None and end is not None:
-        time_text = f"{fmt_time(start)} – {fmt_time(end)}"
-    if time_text and start is not None and fm_s.horizontalAdvance(time_text) > inner.width():
-        time_text = fmt_time(start)  # a narrow card in a double-booked column: the start only
-    line_h = fm_b.height()
-    p.setPen(text)
-    if inner.height() < line_h * 1.9:
-        # One line: "09:00 Title", for short visits.
-        p.setFont(small)
-        prefix = fmt_time(start) + "  " if start is not None else ""
-        pw = fm_s.horizontalAdvance(prefix)
-        p.drawText(
-            QRectF(inner.left(), inner.top(), pw, inner.height()),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-            prefix,
-        )
-        p.setFont(bold)
-        room = max(0.0, inner.width() - pw - glyph_w)
-        title = fm_b.elidedText(ev.title or "(no title)", Qt.TextElideMode.ElideRight, int(room))
-        p.drawText(
-            QRectF(inner.left() + pw, inner.top() - 1, inner.width() - pw, inner.height() + 1),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-            title,
-        )
-        left = room - fm_b.horizontalAdvance(title)
-        if patient and left > fm_s.horizontalAdvance("  ·  Ab."):
-            # The patient after the title when the card has room for it.
-            p.setFont(small)
-            who = fm_s.elidedText("  ·  " + patient, Qt.TextElideMode.ElideRight, int(left))
-            p.drawText(
-                QRectF(inner.right() - glyph_w - left, inner.top(), left, inner.height()),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                who,
-            )
-    else:
-        p.setFont(bold)
-        title = fm_b.elidedText(
-            ev.title or "(no title)",
-            Qt.TextElideMode.ElideRight,
-            int(max(0.0, inner.width() - glyph_w)),
-        )
-        p.drawText(
-            QRectF(inner.left(), inner.top(), inner.width(), line_h),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            title,
-        )
-        y = inner.top() + line_h
-        p.setFont(small)
-        lines = _detail_lines(time_text, start, patient, ev.location, fm_s, inner.width())
-        if no_show:
-            lines.insert(0, "No-show")
-        elif ev.status is AppointmentStatus.ARRIVED:
-            lines.append("Arrived")
-        for i, line in enumerate(lines):
-            if y + fm_s.height() > inner.bottom() + 2:
-                break
-            p.setPen(theme.BADGE if (no_show and i == 0) else text)
-            shown = fm_s.elidedText(line, Qt.TextElideMode.ElideRight, int(inner.width()))
-            p.drawText(
-                QRectF(inner.left(), y, inner.width(), fm_s.height()),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                shown,
-            )
-            y += fm_s.height()
-    draw_glyphs(p, inner.right(), inner.top() + 2, occ, text)
-    p.restore()
-    if double_booked:
-        draw_badge(p, QPointF(rect.right() - 3, rect.top() + 3))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -15,11 +16,13 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import QWidget
 
 from carecal.domain.models import AppointmentStatus, Occurrence
 from carecal.ui import theme
+from carecal.ui.card_layout import CardPalette, card_palette
 from carecal.ui.cards import fmt_time
 from carecal.ui.loader import ViewData
 
@@ -39,6 +42,20 @@ def chips_that_fit(cell_height: float, count: int) -> int:
     if count <= rows:
         return count
     return max(0, rows - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chip:
+    """One chip laid out: its rect, elided label and colours (selection is applied in paint)."""
+
+    rect: QRectF
+    occ: Occurrence
+    text_rect: QRectF
+    label: str
+    timed: bool
+    cancelled: bool
+    double_booked: bool
+    palette: CardPalette
 
 
 def month_grid_start(anchor: date, week_start: int) -> date:
@@ -68,11 +85,27 @@ class MonthView(QWidget):
         self.chips: list[tuple[QRectF, Occurrence]] = []
         self.more: list[tuple[QRectF, date]] = []
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        # Bucketed once per data load; chips laid out once per data, size or font change.
+        self._by_day_cache: dict[date, list[Occurrence]] = {}
+        self._chip_layout: list[_Chip] | None = None
+        self._more_counts: list[int] = []  # hidden chips of each entry of ``more``
 
     def set_data(self, first_day: date, month: int, data: ViewData, now: datetime) -> None:
+        """Show the 42 days from ``first_day``; buckets ``data`` by day once. GUI thread."""
         self.first_day, self.month, self.data = first_day, month, data
         self.today = now.astimezone(data.tz).date()
+        self._by_day_cache = self._by_day()
+        self._chip_layout = None
         self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._chip_layout = None
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._chip_layout = None
 
     def cell_rect(self, index: int) -> QRectF:
         w = self.width() / 7
@@ -101,9 +134,53 @@ class MonthView(QWidget):
             while d <= last:
                 out.setdefault(d, []).append(occ)
                 d += timedelta(days=1)
+        keys = {id(o): (isinstance(o.start, datetime), _sort_key(o)) for o in self.data.occurrences}
         for items in out.values():
-            items.sort(key=lambda o: (isinstance(o.start, datetime), _sort_key(o)))
+            items.sort(key=lambda o: keys[id(o)])
         return out
+
+    def _layout_chips(self, fm: QFontMetrics) -> list[_Chip]:
+        """Chips and "+N more" rows of every cell for the current size (fills chips/more)."""
+        chips: list[_Chip] = []
+        self.chips, self.more, self._more_counts = [], [], []
+        for i in range(42):
+            day = self.first_day + timedelta(days=i)
+            cell = self.cell_rect(i)
+            items = self._by_day_cache.get(day, [])
+            shown = items[: chips_that_fit(cell.height(), len(items))]
+            y = cell.top() + CHIPS_TOP
+            for occ in shown:
+                r = QRectF(cell.left() + 4, y, cell.width() - 8, CHIP_H)
+                chips.append(self._layout_chip(r, occ, fm))
+                self.chips.append((r, occ))
+                y += CHIP_H + CHIP_GAP
+            if len(shown) < len(items):
+                r = QRectF(cell.left() + 8, y, cell.width() - 12, CHIP_H)
+                self.more.append((r, day))
+                self._more_counts.append(len(items) - len(shown))
+        return chips
+
+    def _layout_chip(self, r: QRectF, occ: Occurrence, fm: QFontMetrics) -> _Chip:
+        assert self.data is not None
+        x = r.left() + 6
+        timed = isinstance(occ.start, datetime)
+        if timed:
+            x += 11
+            assert isinstance(occ.start, datetime)
+            label = f"{fmt_time(occ.start.astimezone(self.data.tz))}  {occ.event.title}"
+        else:
+            label = occ.event.title
+        shown = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(r.right() - x - 4))
+        return _Chip(
+            rect=r,
+            occ=occ,
+            text_rect=QRectF(x, r.top(), r.right() - x, r.height()),
+            label=shown,
+            timed=timed,
+            cancelled=occ.event.status is AppointmentStatus.CANCELLED,
+            double_booked=occ.key in self.data.double_booked,
+            palette=card_palette(self.data.color_of(occ)),
+        )
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -125,35 +202,34 @@ class MonthView(QWidget):
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                 d.strftime("%a").upper(),
             )
-        by_day = self._by_day()
-        self.chips, self.more = [], []
+        if self.data is not None and self._chip_layout is None:
+            self._chip_layout = self._layout_chips(fm)
+        exposed = QRectF(event.rect())
         for i in range(42):
             day = self.first_day + timedelta(days=i)
             cell = self.cell_rect(i)
+            if not cell.intersects(exposed):
+                continue
             in_month = day.month == self.month
             if not in_month or day.weekday() >= 5:
                 p.fillRect(cell, QColor("#fafafb"))
             self._paint_day_number(p, cell, day, in_month, base)
             if day == self.selected_day:
                 p.fillRect(cell.adjusted(1, 1, 0, 0), theme.TODAY_BG)
-            items = by_day.get(day, [])
-            shown = items[: chips_that_fit(cell.height(), len(items))]
-            y = cell.top() + CHIPS_TOP
-            for occ in shown:
-                r = QRectF(cell.left() + 4, y, cell.width() - 8, CHIP_H)
-                self._paint_chip(p, r, occ, small, fm)
-                self.chips.append((r, occ))
-                y += CHIP_H + CHIP_GAP
-            if len(shown) < len(items):
-                r = QRectF(cell.left() + 8, y, cell.width() - 12, CHIP_H)
-                p.setFont(head)
-                p.setPen(theme.TEXT_MUTED)
+        struck = QFont(small)
+        struck.setStrikeOut(True)
+        for chip in self._chip_layout or ():
+            if chip.rect.intersects(exposed):
+                self._paint_chip(p, chip, struck if chip.cancelled else small)
+        p.setFont(head)
+        p.setPen(theme.TEXT_MUTED)
+        for (r, _), hidden in zip(self.more, self._more_counts, strict=True):
+            if r.intersects(exposed):
                 p.drawText(
                     r,
                     Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                    f"+{len(items) - len(shown)} more",
+                    f"+{hidden} more",
                 )
-                self.more.append((r, day))
         p.setPen(QPen(theme.GRID_LINE, 1))
         for row in range(7):
             y = int(HEAD_H + row * (self.height() - HEAD_H) / 6) + 0.5
@@ -181,46 +257,31 @@ class MonthView(QWidget):
             p.setPen(theme.TEXT if in_month else theme.TEXT_FAINT)
         p.drawText(r, Qt.AlignmentFlag.AlignCenter, label)
 
-    def _paint_chip(
-        self, p: QPainter, r: QRectF, occ: Occurrence, font: QFont, fm: QFontMetrics
-    ) -> None:
-        assert self.data is not None
-        fill, bar, text = theme.card_colors(self.data.color_of(occ))
-        selected = occ.key == self.selected_key
-        cancelled = occ.event.status is AppointmentStatus.CANCELLED
-        p.save()
-        if cancelled:
+    def _paint_chip(self, p: QPainter, chip: _Chip, font: QFont) -> None:
+        pal = chip.palette
+        selected = chip.occ.key == self.selected_key
+        if chip.cancelled:
             p.setOpacity(0.5)
-        f = QFont(font)
-        f.setStrikeOut(cancelled)
-        p.setFont(f)
-        timed = isinstance(occ.start, datetime)
-        if not timed or selected:
+        p.setFont(font)
+        r = chip.rect
+        if not chip.timed or selected:
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(bar if selected else fill)
+            p.setBrush(pal.bar if selected else pal.fill)
             p.drawRoundedRect(r, 4, 4)
-        x = r.left() + 6
-        if timed:
+        if chip.timed:
             p.setPen(Qt.PenStyle.NoPen)
-            p.setBrush(QColor("#ffffff") if selected else bar)
-            p.drawEllipse(QPointF(x + 3, r.center().y()), 3.5, 3.5)
-            x += 11
-            assert isinstance(occ.start, datetime) and self.data is not None
-            label = f"{fmt_time(occ.start.astimezone(self.data.tz))}  {occ.event.title}"
-        else:
-            label = occ.event.title
-        p.setPen(QColor("#ffffff") if selected else (text if not timed else theme.TEXT))
-        shown = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(r.right() - x - 4))
+            p.setBrush(_WHITE if selected else pal.bar)
+            p.drawEllipse(QPointF(r.left() + 9, r.center().y()), 3.5, 3.5)
+        p.setPen(_WHITE if selected else (pal.text if not chip.timed else theme.TEXT))
         p.drawText(
-            QRectF(x, r.top(), r.right() - x, r.height()),
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-            shown,
+            chip.text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, chip.label
         )
-        if self.data is not None and occ.key in self.data.double_booked:
+        if chip.double_booked:
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.BADGE)
             p.drawEllipse(QPointF(r.right() - 6, r.center().y()), 3, 3)
-        p.restore()
+        if chip.cancelled:
+            p.setOpacity(1.0)
 
     def chip_at(self, pos: QPointF) -> Occurrence | None:
         return next((occ for r, occ in self.chips if r.contains(pos)), None)
@@ -287,6 +348,9 @@ class MonthView(QWidget):
                 self.create_requested.emit(self.selected_day)
                 return
         super().keyPressEvent(event)
+
+
+_WHITE = QColor("#ffffff")
 
 
 def _sort_key(occ: Occurrence) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -26,7 +26,8 @@ from PySide6.QtWidgets import QWidget
 
 from carecal.domain.models import Occurrence
 from carecal.ui import theme
-from carecal.ui.cards import fmt_time, paint_card
+from carecal.ui.card_layout import CardFonts, CardLayout, draw_card, layout_card
+from carecal.ui.cards import fmt_time
 from carecal.ui.layout import layout_columns
 from carecal.ui.loader import ViewData
 
@@ -47,6 +48,7 @@ class CardHit:
     start: datetime  # local, in the display zone
     end: datetime
     is_end_segment: bool
+    card: CardLayout | None = None  # what paintEvent draws, laid out with the hits
 
 
 def wall(day: date, minutes: int, tz: ZoneInfo) -> datetime:
@@ -156,6 +158,11 @@ class TimeGridCanvas(QWidget):
         super().resizeEvent(event)
         self._relayout()
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._relayout()
+
     def _relayout(self) -> None:
         self.hits = []
         if self.data is None:
@@ -170,6 +177,8 @@ class TimeGridCanvas(QWidget):
                 if s < e or (a == b and d0 <= a < d1):
                     per_day[i].append((occ, s, e))
         w = self.column_width()
+        fonts = CardFonts.of(self.font())
+        data = self.data
         for i, items in enumerate(per_day):
             keyed = {(occ.key, n): (occ, s, e) for n, (occ, s, e) in enumerate(items)}
             place = layout_columns(
@@ -186,8 +195,18 @@ class TimeGridCanvas(QWidget):
                 bottom = max(self.y_of(end_min), top + self.hour_height * MIN_VISUAL_MINUTES / 60)
                 avail = w - 8
                 rect = QRectF(x0 + avail * pl.left, top + 1, avail * pl.width - 2, bottom - top - 2)
-                _, b = self._local(occ)
-                self.hits.append(CardHit(occ, i, rect, s, e, is_end_segment=(e == b)))
+                a, b = self._local(occ)
+                card = layout_card(
+                    rect,
+                    occ,
+                    data.color_of(occ),
+                    data.patient_label(occ),
+                    fonts,
+                    double_booked=occ.key in data.double_booked,
+                    start=a,
+                    end=b,
+                )
+                self.hits.append(CardHit(occ, i, rect, s, e, is_end_segment=(e == b), card=card))
 
     # ---- painting -----------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -197,23 +216,16 @@ class TimeGridCanvas(QWidget):
         if self.data is None or not self.days:
             return
         self._paint_background(p)
-        font = self.font()
+        # Only the cards in the exposed area; each from the layout made when data or size changed.
+        exposed = QRectF(event.rect())
+        dragged = self._drag.hit if self._drag is not None and self._drag.active else None
         for hit in self.hits:
-            if self._drag is not None and self._drag.hit is hit and self._drag.active:
+            card = hit.card
+            if card is None or not card.bounds.intersects(exposed):
+                continue
+            if hit is dragged:
                 p.setOpacity(0.35)
-            full_s, full_e = self._local(hit.occ)
-            paint_card(
-                p,
-                hit.rect,
-                hit.occ,
-                self.data.color_of(hit.occ),
-                self.data.patient_label(hit.occ),
-                selected=hit.occ.key == self.selected_key,
-                double_booked=hit.occ.key in self.data.double_booked,
-                start=full_s,
-                end=full_e,
-                font=font,
-            )
+            draw_card(p, card, selected=hit.occ.key == self.selected_key)
             p.setOpacity(1.0)
         self._paint_drag(p)
         self._paint_now(p)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from carecal.domain.models import Occurrence
 from carecal.ui import theme
-from carecal.ui.cards import paint_card
+from carecal.ui.card_layout import CardFonts, CardLayout, draw_card, layout_card
 from carecal.ui.loader import ViewData
 from carecal.ui.timegrid import GUTTER, TimeGridCanvas
 
@@ -113,13 +113,15 @@ class _AllDayRow(QWidget):
         super().__init__()
         self.canvas = canvas
         self.rows: list[tuple[QRectF, Occurrence]] = []
+        self._cards: list[CardLayout] = []
         self.setFixedHeight(CHIP_H + 8)
 
     def refresh(self) -> None:
         """Lay out one bar per all-day entry, spanning every visible day it covers."""
         c, data = self.canvas, self.canvas.data
-        self.rows = []
+        self.rows, self._cards = [], []
         lanes = 0
+        fonts = CardFonts.of(self.font())
         if data is not None and c.days:
             spans = all_day_spans(data.occurrences, c.days)
             for occ, first, last, lane in spans:
@@ -130,12 +132,18 @@ class _AllDayRow(QWidget):
                     CHIP_H,
                 )
                 self.rows.append((r, occ))
+                self._cards.append(layout_card(r, occ, data.color_of(occ), "", fonts))
                 lanes = max(lanes, lane + 1)
         self.setFixedHeight(max(1, lanes) * (CHIP_H + 2) + 8)
         self.update()
 
     def resizeEvent(self, event: object) -> None:
         self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.refresh()
 
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
@@ -150,18 +158,8 @@ class _AllDayRow(QWidget):
             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
             "all-day",
         )
-        data = self.canvas.data
-        if data is not None:
-            for rect, occ in self.rows:
-                paint_card(
-                    p,
-                    rect,
-                    occ,
-                    data.color_of(occ),
-                    "",
-                    selected=occ.key == self.canvas.selected_key,
-                    font=self.font(),
-                )
+        for card in self._cards:
+            draw_card(p, card, selected=card.occ.key == self.canvas.selected_key)
         p.setPen(QPen(theme.GRID_LINE, 1))
         y = self.height() - 0.5
         p.drawLine(QPointF(0, y), QPointF(self.width(), y))
