@@ -1,0 +1,1 @@
+"""Remote calendar systems behind one protocol (base.py); one module per provider."""

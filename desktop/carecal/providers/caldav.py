@@ -1,0 +1,328 @@
+"""The CalDAV provider (iCloud, Nextcloud, Fastmail, Radicale, Xandikos, any RFC 4791 server).
+
+Items are whole resources: one ``.ics`` per UID, ``remote_id`` = the resource's path (decoded),
+``version`` = its strong ETag. Reads use sync-collection (RFC 6578) when the calendar has a
+sync token, else a ctag check plus an ETag listing; content always comes by calendar-multiget in
+chunks, never one GET per object. Writes are conditional: If-None-Match: * on create (to the href
+derived from the UID, so a retried create cannot duplicate), If-Match with the real ETag on
+update and delete (never the wildcard, which iCloud reverses).
+
+Threads: the coroutines run on the sync worker's event loop and hand each blocking exchange to a
+worker thread (``asyncio.to_thread``); the session is used by one request at a time.
+Errors: only the domain's (see providers/base.py); credentials are never logged.
+
+State strings: ``sync:<server token>`` or ``ctag:<json {ctag, etags}>``; anything else is
+treated as expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+from urllib.parse import unquote, urlsplit
+
+from carecal.domain.errors import (
+    CarecalError,
+    NotFound,
+    PreconditionFailed,
+    SyncStateExpired,
+    TransientError,
+)
+from carecal.domain.models import Event, ProviderKind
+from carecal.ical.reader import read_ics
+from carecal.ical.writer import write_ics
+from carecal.providers import caldav_discovery as disco
+from carecal.providers.base import (
+    Capability,
+    PullResult,
+    RemoteCalendar,
+    RemoteItem,
+    RemoteRef,
+    UidConflict,
+    resource_name,
+)
+from carecal.providers.caldav_http import Answer, Http, raise_for_item, remote_error
+from carecal.providers.caldav_ics import first_uid, prepare_for_put
+from carecal.providers.caldav_xml import (
+    CAL,
+    CS,
+    DAV,
+    MalformedResponse,
+    multiget_body,
+    parse_multistatus,
+    sync_collection_body,
+)
+from carecal.providers.presets import start_url
+
+T = TypeVar("T")
+
+MULTIGET_CHUNK = 500  # Radicale refuses reports above 10,000 VEVENTs; series count many
+MAX_SYNC_PAGES = 100
+_ETAG = f"{{{DAV}}}getetag"
+_DATA = f"{{{CAL}}}calendar-data"
+_TOKEN = f"{{{DAV}}}sync-token"
+_CTAG = f"{{{CS}}}getctag"
+_VALID_TOKEN = f"{{{DAV}}}valid-sync-token"
+_UID_CONFLICT = f"{{{CAL}}}no-uid-conflict"
+
+
+class CalDAVProvider:
+    """One CalDAV account.
+
+    ``url`` may be a bare domain, a server root, a principal, a calendar home or one calendar;
+    ``preset`` ("icloud", "nextcloud", "fastmail", "generic") fills in or completes it.
+    ``use_sync_collection=False`` forces the ctag + ETag listing (servers whose sync-collection
+    is broken). Nothing touches the network until a coroutine is awaited.
+    """
+
+    kind = ProviderKind.CALDAV
+    capabilities = frozenset({Capability.INCREMENTAL})
+
+    def __init__(
+        self,
+        url: str | None,
+        username: str | None,
+        password: str | None,
+        *,
+        preset: str = "generic",
+        timeout: float = 30.0,
+        verify_tls: bool = True,
+        use_sync_collection: bool = True,
+    ) -> None:
+        self.start_url = start_url(url, preset)
+        self.preset = preset
+        self._http = Http(username, password, timeout=timeout, verify_tls=verify_tls)
+        self._use_sync = use_sync_collection
+
+    @property
+    def requests(self) -> list[str]:
+        """Every HTTP request sent so far, as "METHOD /path" (for tests and diagnostics)."""
+        return self._http.requests
+
+    async def close(self) -> None:
+        await self._run(self._http.close)
+
+    # --- the protocol ------------------------------------------------------------------------
+
+    async def discover(self) -> list[RemoteCalendar]:
+        """The event calendars of the account. Raises AuthExpired, TransientError, NotFound."""
+        return await self._run(lambda: disco.discover(self._http, self.start_url))
+
+    async def pull(self, calendar: RemoteCalendar, state: str | None) -> PullResult:
+        return await self._run(lambda: self._pull(calendar.remote_id, state))
+
+    async def get(self, calendar: RemoteCalendar, remote_id: str) -> RemoteItem:
+        def work() -> RemoteItem:
+            items, _ = self._multiget(calendar.remote_id, [remote_id])
+            if not items:
+                raise NotFound(f"{remote_id} is not on the server")
+            return items[0]
+
+        return await self._run(work)
+
+    async def create(self, calendar: RemoteCalendar, uid: str, raw: str) -> RemoteRef:
+        def work() -> RemoteRef:
+            url = disco.absolute(calendar.remote_id, _join(calendar.remote_id, resource_name(uid)))
+            ans = self._put(url, raw, {"If-None-Match": "*"})
+            if ans.status in (403, 409, 412) and _UID_CONFLICT in ans.pre:
+                raise UidConflict(f"an item with UID {uid!r} exists at another address")
+            raise_for_item(ans, f"the new item {resource_name(uid)}")
+            return self._ref_after_put(url, ans)
+
+        return await self._run(work)
+
+    async def update(self, calendar: RemoteCalendar, ref: RemoteRef, raw: str) -> RemoteRef:
+        def work() -> RemoteRef:
+            _need_version(ref)
+            url = disco.absolute(calendar.remote_id, ref.remote_id)
+            ans = self._put(url, raw, {"If-Match": str(ref.version)})
+            raise_for_item(ans, ref.remote_id)
+            return self._ref_after_put(url, ans)
+
+        return await self._run(work)
+
+    async def delete(self, calendar: RemoteCalendar, ref: RemoteRef) -> None:
+        def work() -> None:
+            _need_version(ref)
+            url = disco.absolute(calendar.remote_id, ref.remote_id)
+            ans = self._http.request("DELETE", url, b"", {"If-Match": str(ref.version)})
+            if ans.status in (404, 410):
+                return  # already gone: the wanted end state
+            if ans.status == 412 and self._etag(url) is None:
+                return  # some servers check If-Match before existence
+            raise_for_item(ans, ref.remote_id)
+
+        await self._run(work)
+
+    def to_events(self, item: RemoteItem, calendar_id: str) -> list[Event]:
+        parsed = read_ics(
+            item.raw.encode("utf-8"), source=item.ref.remote_id, calendar_id=calendar_id
+        )
+        return parsed.events
+
+    def to_raw(self, events: Sequence[Event]) -> str:
+        return write_ics(events).decode("utf-8")
+
+    # --- blocking internals (worker thread) --------------------------------------------------
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(fn)
+        except CarecalError:
+            raise
+        except MalformedResponse as exc:
+            raise TransientError(str(exc)) from None
+        except Exception as exc:
+            raise remote_error(exc) from None
+
+    def _pull(self, cal_url: str, state: str | None) -> PullResult:
+        if state is None:
+            ms, _ = disco.propfind(self._http, cal_url, [_TOKEN, _CTAG], 0)
+            props = ms.responses[0].props if ms.responses else {}
+            if self._use_sync and _TOKEN in props:
+                return self._pull_sync(cal_url, None)
+            return self._pull_ctag(cal_url, None, (ms.responses[0].text(_CTAG) if props else None))
+        if state.startswith("sync:") and len(state) > 5:
+            return self._pull_sync(cal_url, state[5:])
+        if state.startswith("ctag:"):
+            try:
+                prev = json.loads(state[5:])
+                etags = {str(k): str(v) for k, v in prev["etags"].items()}
+                old_ctag = prev.get("ctag")
+            except (ValueError, KeyError, AttributeError, TypeError):
+                raise SyncStateExpired("the saved sync state is unreadable") from None
+            ms, _ = disco.propfind(self._http, cal_url, [_CTAG], 0)
+            ctag = ms.responses[0].text(_CTAG) if ms.responses else None
+            if ctag is not None and ctag == old_ctag:
+                return PullResult(state=state)
+            return self._pull_ctag(cal_url, etags, ctag)
+        raise SyncStateExpired("the saved sync state is not a CalDAV one")
+
+    def _pull_sync(self, cal_url: str, token: str | None) -> PullResult:
+        cal_path = _path(cal_url)
+        first = token is None
+        listed: dict[str, str] = {}
+        deleted: set[str] = set()
+        for _ in range(MAX_SYNC_PAGES):
+            ans = self._http.request("REPORT", cal_url, sync_collection_body(token), {"Depth": "1"})
+            if ans.status != 207:
+                if token is not None and _token_refused(ans):
+                    raise SyncStateExpired("the server no longer knows this sync token")
+                raise_for_item(ans, "the calendar's change list")
+            ms = parse_multistatus(ans.body)
+            truncated = False
+            for r in ms.responses:
+                if r.href.rstrip("/") == cal_path:
+                    truncated = truncated or r.status == 507
+                    continue  # iCloud lists the collection as its own member
+                if r.href.endswith("/"):
+                    continue
+                if r.status in (404, 410):
+                    deleted.add(r.href)
+                    listed.pop(r.href, None)
+                    continue
+                listed[r.href] = r.text(_ETAG) or ""
+                deleted.discard(r.href)
+            if not ms.sync_token:
+                raise TransientError("the server's change list carried no sync token")
+            token = ms.sync_token
+            if not truncated:
+                break
+        items, missing = self._multiget(cal_url, sorted(listed))
+        return PullResult(
+            changed=items,
+            deleted=[] if first else sorted(deleted | set(missing)),
+            state=f"sync:{token}",
+            complete=first,
+        )
+
+    def _pull_ctag(
+        self, cal_url: str, previous: dict[str, str] | None, ctag: str | None
+    ) -> PullResult:
+        ms, _ = disco.propfind(self._http, cal_url, [_ETAG], 1)
+        cal_path = _path(cal_url)
+        now = {
+            r.href: r.text(_ETAG) or ""
+            for r in ms.responses
+            if r.href.rstrip("/") != cal_path and not r.href.endswith("/")
+        }
+        old = previous or {}
+        wanted = sorted(h for h, e in now.items() if not e or old.get(h) != e)
+        items, missing = self._multiget(cal_url, wanted)
+        for h in missing:
+            now.pop(h, None)
+        for it in items:
+            now[it.ref.remote_id] = it.ref.version or ""
+        state = "ctag:" + json.dumps({"ctag": ctag, "etags": now}, separators=(",", ":"))
+        deleted = sorted((set(old) - set(now)) | set(missing)) if previous is not None else []
+        return PullResult(changed=items, deleted=deleted, state=state, complete=previous is None)
+
+    def _multiget(self, cal_url: str, hrefs: list[str]) -> tuple[list[RemoteItem], list[str]]:
+        """Fetch items by path in chunks; returns (items, paths the server no longer has)."""
+        items: list[RemoteItem] = []
+        missing: list[str] = []
+        for i in range(0, len(hrefs), MULTIGET_CHUNK):
+            absolute = [disco.absolute(cal_url, h) for h in hrefs[i : i + MULTIGET_CHUNK]]
+            chunk = [_path(u) for u in absolute]
+            quoted = [urlsplit(u).path for u in absolute]
+            ans = self._http.request("REPORT", cal_url, multiget_body(quoted), {"Depth": "1"})
+            if ans.status != 207:
+                raise_for_item(ans, "the calendar's items")
+            seen: set[str] = set()
+            for r in parse_multistatus(ans.body).responses:
+                data = r.text(_DATA)
+                etag = r.text(_ETAG)
+                if r.href not in chunk or not data:
+                    continue
+                seen.add(r.href)
+                uid = first_uid(data) or r.href.rsplit("/", 1)[-1].removesuffix(".ics")
+                ref = RemoteRef(r.href, etag if etag and not etag.startswith("W/") else None)
+                items.append(RemoteItem(ref, uid, data))
+            missing.extend(h for h in chunk if h not in seen)
+        return items, missing
+
+    def _put(self, url: str, raw: str, cond: dict[str, str]) -> Answer:
+        headers = {"Content-Type": "text/calendar; charset=utf-8", **cond}
+        return self._http.request("PUT", url, prepare_for_put(raw).encode("utf-8"), headers)
+
+    def _ref_after_put(self, url: str, ans: Answer) -> RemoteRef:
+        # A server that rewrote the body may leave the ETag out (RFC 4791 §5.3.4): ask for it.
+        etag = ans.etag() or self._etag(url)
+        return RemoteRef(_path(url), etag)
+
+    def _etag(self, url: str) -> str | None:
+        try:
+            ms, _ = disco.propfind(self._http, url, [_ETAG], 0)
+        except NotFound:
+            return None
+        tag = ms.responses[0].text(_ETAG) if ms.responses else None
+        return tag if tag and not tag.startswith("W/") else None
+
+
+def _token_refused(ans: Answer) -> bool:
+    """An invalid or expired sync token, however the server words it."""
+    if _VALID_TOKEN in ans.pre:
+        return True
+    return ans.status in (403, 409, 412) or (ans.status == 500 and b"valid-sync-token" in ans.body)
+
+
+def _need_version(ref: RemoteRef) -> None:
+    if not ref.version:
+        raise PreconditionFailed(f"{ref.remote_id}: no known version to write against")
+
+
+def _path(url: str) -> str:
+    return unquote(urlsplit(url).path)
+
+
+def _join(cal_url: str, name: str) -> str:
+    return _path(cal_url).rstrip("/") + "/" + name
+
+
+def provider_from_url(
+    url: str | None, username: str | None, password: str | None, preset: str = "generic"
+) -> CalDAVProvider:
+    """Build a provider (for `accounts add caldav`); raises ValidationError for a bad address."""
+    return CalDAVProvider(url, username, password, preset=preset)
