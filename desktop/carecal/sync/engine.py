@@ -1,0 +1,295 @@
+"""One sync of a calendar or an account: push unsent local changes, pull remote changes,
+merge, record conflicts, save the new token after the changes are stored.
+
+Threads: coroutines run on the sync worker's event loop; the Repository passed in must belong
+to that thread. Errors: per-item problems end up in the report (parked ops, conflicts); an
+account whose credentials fail is marked "needs sign-in" and its queue kept. Nothing but
+CarecalError subclasses are raised, and only by ``sync_account`` for an unknown account.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from carecal.domain.errors import AuthExpired, CarecalError, SyncStateExpired, TransientError
+from carecal.domain.models import Account, Calendar, ProviderKind
+from carecal.providers.base import Capability, Provider, PullResult, RemoteCalendar
+from carecal.store.repo import Repository
+from carecal.store.syncstate import SyncStore
+from carecal.sync import actions
+from carecal.sync.actions import CalendarReport, Context, Progress
+from carecal.sync.conflicts import account_policy
+from carecal.sync.errors import MassDeletion, SyncCancelled
+from carecal.sync.plan import (
+    Apply,
+    Conflict,
+    Create,
+    Delete,
+    Merge,
+    RemoveLocal,
+    Update,
+    plan_pull,
+    plan_push,
+)
+from carecal.sync.retry import ErrorClass, classify, next_attempt
+
+log = logging.getLogger(__name__)
+
+MASS_DELETE_MAX = 50
+MASS_DELETE_FRACTION = 0.5
+MASS_DELETE_MIN = 5  # the "half of a calendar" rule starts at this many events
+PULL_BATCH = 200
+
+
+class CancelToken:
+    """Set from any thread; the engine checks it between items."""
+
+    def __init__(self) -> None:
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+
+@dataclass
+class SyncOptions:
+    """``force``: retry items still waiting for their backoff time ("Sync now")."""
+
+    progress: Progress | None = None
+    cancel: CancelToken | None = None
+    allow_mass_delete: bool = False
+    force: bool = False
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    rng: random.Random = field(default_factory=random.Random)
+
+
+@dataclass
+class AccountReport:
+    account_id: str
+    name: str
+    calendars: list[CalendarReport] = field(default_factory=list)
+    needs_sign_in: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(c.ok for c in self.calendars)
+
+
+def _check(options: SyncOptions) -> None:
+    if options.cancel is not None and options.cancel.cancelled:
+        raise SyncCancelled("sync cancelled")
+
+
+def _progress(options: SyncOptions, stage: str, done: int, total: int) -> None:
+    if options.progress is not None:
+        options.progress(stage, done, total)
+
+
+async def sync_account(
+    repo: Repository, provider: Provider, account_id: str, options: SyncOptions | None = None
+) -> AccountReport:
+    """Sync every calendar of an account (none for the built-in local account). Stops at the
+    first authentication failure. Raises NotFound for an unknown account."""
+    opts = options or SyncOptions()
+    store = SyncStore(repo)
+    account = store.account(account_id)
+    report = AccountReport(account.id, account.name)
+    if account.kind is ProviderKind.LOCAL:
+        return report
+    for calendar in store.calendars_of(account.id):
+        cal_report = await sync_calendar(repo, provider, calendar, account, opts)
+        report.calendars.append(cal_report)
+        if cal_report.needs_sign_in:
+            report.needs_sign_in = True
+            break
+        if cal_report.cancelled:
+            break
+    if not report.needs_sign_in and account.settings.get("needs_sign_in"):
+        store.update_account_settings(account.id, {"needs_sign_in": False}, actor="sync")
+    return report
+
+
+async def sync_calendar(
+    repo: Repository,
+    provider: Provider,
+    calendar: Calendar,
+    account: Account,
+    options: SyncOptions | None = None,
+) -> CalendarReport:
+    """Push, pull and merge one calendar; see the module docstring. Never raises: what went
+    wrong is in the report (and the calendar's sync status)."""
+    opts = options or SyncOptions()
+    report = CalendarReport(calendar.id, calendar.name)
+    if account.kind is ProviderKind.LOCAL or calendar.remote_id is None:
+        return report
+    store = SyncStore(repo)
+    ctx = Context(
+        repo=repo,
+        store=store,
+        provider=provider,
+        calendar=calendar,
+        remote=RemoteCalendar(calendar.remote_id, calendar.name, read_only=calendar.read_only),
+        account=account,
+        policy=account_policy(account),
+        report=report,
+        clock=opts.clock,
+        rng=opts.rng,
+    )
+    writable = not calendar.read_only and Capability.READ_ONLY not in provider.capabilities
+    try:
+        if writable:
+            await _push(ctx, opts)
+        await _pull(ctx, opts)
+        if writable and ctx.repush:
+            await _push(ctx, opts)
+    except SyncCancelled:
+        report.cancelled = True
+    except AuthExpired as exc:
+        report.needs_sign_in = True
+        report.errors.append(f"{account.name}: sign in again ({exc})")
+        store.update_account_settings(account.id, {"needs_sign_in": True}, actor=ctx.actor)
+    except MassDeletion as exc:
+        report.mass_deletion = exc.count
+        report.errors.append(str(exc))
+    except CarecalError as exc:
+        report.errors.append(f"{calendar.name}: {exc}")
+    store.save_status(calendar.id, error=report.errors[0] if report.errors else None)
+    return report
+
+
+async def _push(ctx: Context, opts: SyncOptions) -> None:
+    cal = ctx.calendar.id
+    store = ctx.store
+    ctx.repush = False
+    ops = store.item_ops(cal, parked=False)
+    if not ops:
+        return
+    now = opts.clock()
+    waiting = set()
+    if not opts.force:
+        for uid, item_ops in ops.items():
+            due = [o.next_attempt_at for o in item_ops]
+            if all(d is not None and datetime.fromisoformat(d) > now for d in due):
+                waiting.add(uid)
+    present = set(store.local_counts(cal))
+    versions = store.versions(cal)
+    planned = plan_push(ops, versions, present, store.conflicted_uids(cal), waiting)
+    total = len(planned)
+    for done, action in enumerate(planned):
+        _check(opts)
+        _progress(opts, "push", done, total)
+        if not isinstance(action, Create | Update | Delete):
+            continue
+        uid = action.uid
+        upto = max(o.seq for o in ops[uid])
+        try:
+            agreed = store.item(cal, uid)
+            if isinstance(action, Delete):
+                await actions.push_delete(ctx, uid, agreed, upto)
+            elif agreed is None:
+                await actions.push_create(ctx, uid, upto)
+            else:
+                await actions.push_update(ctx, uid, agreed, upto)
+        except CarecalError as exc:
+            kind = classify(exc)
+            if kind is ErrorClass.TRANSIENT:
+                attempts = max(o.attempts for o in ops[uid]) + 1
+                retry_at = next_attempt(opts.clock(), attempts, exc, ctx.rng)
+                store.mark_retry(cal, uid, upto, str(exc), retry_at.isoformat())
+                raise  # the server is unwell: stop this calendar, try later
+            if kind is ErrorClass.PERMANENT:
+                store.mark_parked(cal, uid, upto, str(exc))
+                ctx.report.errors.append(f"{ctx.calendar.name}: not sent: {exc}")
+                continue
+            raise
+    _progress(opts, "push", total, total)
+
+
+async def _pull(ctx: Context, opts: SyncOptions) -> None:
+    cal = ctx.calendar.id
+    store = ctx.store
+    token = store.calendar_state(cal).token
+    try:
+        result = await ctx.provider.pull(ctx.remote, token)
+    except SyncStateExpired:
+        result = await ctx.provider.pull(ctx.remote, None)
+    counts = store.local_counts(cal)
+    dirty = set(store.item_ops(cal))
+    planned = plan_pull(result, store.versions(cal), dirty, set(counts), store.conflicted_uids(cal))
+    removing = sum(counts.get(a.uid, 0) for a in planned if isinstance(a, RemoveLocal))
+    total_events = sum(counts.values())
+    if not opts.allow_mass_delete and _too_many(removing, total_events):
+        raise MassDeletion(ctx.calendar.name, removing, total_events)
+    for warning in result.warnings:
+        ctx.report.errors.append(f"{ctx.calendar.name}: {warning}")
+    await _apply_pull(ctx, opts, planned, result)
+
+
+def _too_many(removing: int, total: int) -> bool:
+    if removing > MASS_DELETE_MAX:
+        return True
+    return removing >= MASS_DELETE_MIN and removing > total * MASS_DELETE_FRACTION
+
+
+async def _apply_pull(
+    ctx: Context, opts: SyncOptions, planned: list[actions.PullActionT], result: PullResult
+) -> None:
+    store = ctx.store
+    cal = ctx.calendar.id
+    total = len(planned)
+    # Batches of items per transaction; the token goes into the last batch's transaction, so
+    # it never claims changes that are not stored.
+    starts = list(range(0, total, PULL_BATCH)) or [0]
+    for start in starts:
+        batch = planned[start : start + PULL_BATCH]
+        with store.transaction():
+            for offset, action in enumerate(batch):
+                _check(opts)
+                _progress(opts, "pull", start + offset, total)
+                try:
+                    with store.transaction():
+                        await _apply_one(ctx, action)
+                except (AuthExpired, TransientError):
+                    raise
+                except CarecalError as exc:
+                    ctx.report.errors.append(f"{ctx.calendar.name}: not received: {exc}")
+            if start == starts[-1]:
+                store.save_token(cal, result.state)
+    _progress(opts, "pull", total, total)
+
+
+async def _apply_one(ctx: Context, action: actions.PullActionT) -> None:
+    cal = ctx.calendar.id
+    store = ctx.store
+    if isinstance(action, Apply):
+        item = action.item
+        events = actions.remote_events(ctx, item)
+        store.replace_item(
+            cal,
+            item.uid,
+            events,
+            actor=ctx.actor,
+            agreed=(item.ref.remote_id, item.ref.version, None),
+        )
+        ctx.report.pulled += 1
+    elif isinstance(action, Merge):
+        await actions.reconcile(
+            ctx, action.item.uid, store.item(cal, action.item.uid), action.item, None
+        )
+    elif isinstance(action, RemoveLocal):
+        if store.remove_item(cal, action.uid, actor=ctx.actor, upto_seq=actions.ALL_OPS):
+            ctx.report.deleted += 1
+    elif isinstance(action, Conflict):
+        agreed = store.item(cal, action.uid)
+        await actions.conflict(
+            ctx, action.uid, "remote_deleted", agreed, None, None, ["deleted"], None
+        )
