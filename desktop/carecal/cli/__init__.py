@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from carecal import __version__
+from carecal.cli.parse_sync import add_sync_commands
 from carecal.cli.timeparse import (
     parse_clock,
     parse_date,
@@ -161,6 +162,8 @@ def build_parser() -> _Parser:
     audit.add_argument("--limit", type=int, default=None, metavar="N", help="newest N entries")
     au = audit.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     au.add_parser("verify", parents=[plain], help="check the hash chain")
+
+    add_sync_commands(sub, plain, listing)
     return parser
 
 

@@ -18,7 +18,7 @@ Command = Callable[[Session, argparse.Namespace], int]
 
 
 def _commands() -> dict[tuple[str, str | None], Command]:
-    from carecal.cli import cmd_events, cmd_misc, cmd_schedule
+    from carecal.cli import cmd_accounts, cmd_events, cmd_misc, cmd_schedule, cmd_sync
 
     return {
         ("events", "list"): cmd_events.list_events,
@@ -41,6 +41,15 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         ("free", None): cmd_misc.free,
         ("audit", None): cmd_misc.audit,
         ("audit", "verify"): cmd_misc.audit_verify,
+        ("accounts", "list"): cmd_accounts.list_accounts,
+        ("accounts", "add"): cmd_accounts.add_account,
+        ("accounts", "remove"): cmd_accounts.remove_account,
+        ("accounts", "password"): cmd_accounts.set_password,
+        ("calendars", "list"): cmd_accounts.list_calendars,
+        ("sync", None): cmd_sync.sync,
+        ("outbox", "list"): cmd_sync.list_outbox,
+        ("conflicts", "list"): cmd_sync.list_conflicts,
+        ("conflicts", "resolve"): cmd_sync.resolve_conflict,
     }
 
 

@@ -1,0 +1,196 @@
+"""``carecal accounts add|list|remove|password`` and ``carecal calendars list``.
+
+Main thread; disk I/O, and network for ``accounts add``. Only ``accounts add`` loads the CalDAV
+provider (lazily, through services.accounts), so the listing commands stay light.
+
+``accounts add`` without ``--calendars`` mirrors every event calendar the server offers (what a
+practitioner with one or two calendars expects) and prints which ones it found;
+``--calendars NAME,NAME`` mirrors only those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from carecal.cli import EXIT_OK, UsageError
+from carecal.cli.output import write_json, write_line, write_table
+from carecal.domain.errors import AuthExpired, CarecalError
+from carecal.services import accounts as svc
+from carecal.services import secrets
+from carecal.services.session import Session
+
+
+class SignInFailed(CarecalError):
+    """The server refused the user name or password (with the preset's hint)."""
+
+
+def read_password(args: argparse.Namespace, *, required: bool) -> str | None:
+    """The password: one line of standard input with ``--password-stdin``, else
+    $CARECAL_PASSWORD, else a prompt when a terminal is attached. Raises UsageError when
+    ``required`` and none can be had."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin: standard input held no password")
+        return password
+    env = secrets.password_from_env()
+    if env:
+        return env
+    if required and sys.stdin.isatty():
+        return getpass.getpass("Password: ") or None
+    if required:
+        raise UsageError(f"give the password with --password-stdin or ${secrets.PASSWORD_ENV}")
+    return None
+
+
+def sign_in_error(exc: AuthExpired, preset: str) -> SignInFailed:
+    """One line: the server's refusal plus, for a known service, how to get a password."""
+    hint = svc.password_help(preset) if preset != "generic" else ""
+    return SignInFailed(f"{exc}. {hint}".strip())
+
+
+def add_account(session: Session, args: argparse.Namespace) -> int:
+    """Discover the server's calendars, store the password in the keyring, mirror calendars."""
+    password = read_password(args, required=True)
+    assert password is not None
+    if args.store_password:
+        secrets.check_keyring()  # fail before the network when the password has nowhere to go
+    try:
+        found = svc.discover_blocking(args.url, args.username, password, args.preset)
+    except AuthExpired as exc:
+        raise sign_in_error(exc, args.preset) from None
+    if not found:
+        raise CarecalError("the server answered but offers no event calendars to this user")
+    chosen = svc.pick_calendars(found, args.calendars)
+    account, mirrored = svc.add_caldav_account(
+        session.repo,
+        url=args.url or "",
+        username=args.username,
+        password=password,
+        preset=args.preset,
+        calendars=chosen,
+        name=args.name,
+        store_password=args.store_password,
+        actor="cli",
+    )
+    write_line(f"Added account {account.name!r}; mirroring {len(mirrored)} of {len(found)}:")
+    picked = {c.remote_id for c in chosen}
+    for remote in found:
+        mark = "x" if remote.remote_id in picked else " "
+        ro = " (read-only)" if remote.read_only else ""
+        write_line(f"  [{mark}] {remote.name}{ro}")
+    if not args.store_password:
+        write_line(
+            "The password was not stored: give it on every sync with --password-stdin "
+            f"or ${secrets.PASSWORD_ENV}."
+        )
+    write_line("Run 'carecal sync' to bring their events here.")
+    return EXIT_OK
+
+
+def list_accounts(session: Session, args: argparse.Namespace) -> int:
+    accounts = svc.list_accounts(session.repo)
+    statuses = svc.calendar_statuses(session.repo)
+    records = []
+    for account in accounts:
+        settings = svc.CalDAVSettings.of(account)
+        cals = [s for s in statuses if s.calendar.account_id == account.id]
+        records.append(
+            {
+                "id": account.id,
+                "name": account.name,
+                "kind": account.kind.value,
+                "url": settings.url,
+                "username": settings.username,
+                "preset": settings.preset,
+                "password_stored": settings.store_password,
+                "needs_sign_in": bool(account.settings.get("needs_sign_in", False)),
+                "calendars": [s.calendar.name for s in cals],
+                "pending": sum(s.pending for s in cals),
+            }
+        )
+    if args.format == "json":
+        write_json(records)
+        return EXIT_OK
+    rows = [
+        (
+            r["name"],
+            r["kind"],
+            r["username"],
+            r["url"],
+            len(r["calendars"]),  # type: ignore[arg-type]
+            r["pending"],
+            "sign in again" if r["needs_sign_in"] else "ok",
+            r["id"],
+        )
+        for r in records
+    ]
+    write_table(
+        ("NAME", "KIND", "USER", "URL", "CALENDARS", "UNSENT", "STATUS", "ID"),
+        rows,
+        empty="No accounts yet: add one with 'carecal accounts add caldav --url URL ...'.",
+    )
+    return EXIT_OK
+
+
+def remove_account(session: Session, args: argparse.Namespace) -> int:
+    account = svc.find_account(session.repo, args.name)
+    removal = svc.remove_account(
+        session.repo, account, actor="cli", discard_unsent=args.discard_unsent
+    )
+    write_line(
+        f"Removed account {account.name!r}: {removal.calendars} calendars and "
+        f"{removal.events} events removed from this computer; nothing was deleted on the server."
+    )
+    return EXIT_OK
+
+
+def set_password(session: Session, args: argparse.Namespace) -> int:
+    account = svc.find_account(session.repo, args.name)
+    password = read_password(args, required=True)
+    assert password is not None
+    svc.set_password(session.repo, account, password, actor="cli")
+    write_line(f"Stored a new password for {account.name!r} in the system keyring.")
+    return EXIT_OK
+
+
+def list_calendars(session: Session, args: argparse.Namespace) -> int:
+    statuses = svc.calendar_statuses(session.repo)
+    records = [
+        {
+            "id": s.calendar.id,
+            "name": s.calendar.name,
+            "account": s.account_name,
+            "account_id": s.calendar.account_id,
+            "remote": s.calendar.remote_id is not None,
+            "read_only": s.calendar.read_only,
+            "last_sync_at": s.last_sync_at,
+            "last_error": s.last_error,
+            "pending": s.pending,
+        }
+        for s in statuses
+    ]
+    if args.format == "json":
+        write_json(records)
+        return EXIT_OK
+    rows = [
+        (
+            s.calendar.name,
+            s.account_name,
+            "yes" if s.calendar.read_only else "",
+            (s.last_sync_at or ("never" if s.calendar.remote_id else "-"))[:19],
+            s.pending,
+            s.last_error or "",
+            s.calendar.id,
+        )
+        for s in statuses
+    ]
+    write_table(
+        ("NAME", "ACCOUNT", "READ-ONLY", "LAST SYNC", "UNSENT", "ERROR", "ID"),
+        rows,
+        empty="No calendars.",
+    )
+    return EXIT_OK

@@ -1,0 +1,84 @@
+"""The command tree of ``carecal accounts|calendars|sync|outbox|conflicts`` (argparse only).
+
+Any thread; imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+PRESETS = ("generic", "icloud", "nextcloud", "fastmail")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one calendar name")
+    return names
+
+
+def _password_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+
+
+def add_sync_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
+    """Add the account and sync commands to the ``carecal`` subparsers. Any thread."""
+    accounts = sub.add_parser("accounts", parents=[plain], help="remote calendar accounts")
+    ac = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ac.add_parser("list", parents=[listing], help="the remote accounts")
+
+    add = ac.add_parser("add", parents=[plain], help="add an account after discovering it")
+    add.add_argument("kind", choices=("caldav",), help="the kind of account")
+    add.add_argument("--url", default=None, help="server address, a domain or a calendar URL")
+    add.add_argument("--username", required=True)
+    _password_options(add)
+    add.add_argument("--preset", choices=PRESETS, default="generic")
+    add.add_argument("--name", default=None, help="what to call the account here")
+    which = add.add_mutually_exclusive_group()
+    which.add_argument("--calendars", type=_names, metavar="NAME,NAME", help="only these calendars")
+    which.add_argument("--all", action="store_true", help="every calendar found (the default)")
+    add.add_argument(
+        "--no-store-password",
+        dest="store_password",
+        action="store_false",
+        help="do not keep the password in the system keyring; give it on every sync",
+    )
+
+    rm = ac.add_parser("remove", parents=[plain], help="remove an account from this computer")
+    rm.add_argument("name", metavar="NAME")
+    rm.add_argument(
+        "--discard-unsent", action="store_true", help="drop changes not yet sent to the server"
+    )
+
+    pw = ac.add_parser("password", parents=[plain], help="store a new password in the keyring")
+    pw.add_argument("name", metavar="NAME")
+    _password_options(pw)
+
+    calendars = sub.add_parser("calendars", parents=[plain], help="calendars and their sync")
+    ca = calendars.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ca.add_parser("list", parents=[listing], help="calendars, last sync, unsent changes")
+
+    sync = sub.add_parser("sync", parents=[listing], help="sync with the remote accounts")
+    sync.add_argument("--account", metavar="NAME", help="only this account")
+    sync.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="apply a pull even when the server deleted a large part of a calendar",
+    )
+    _password_options(sync)
+
+    outbox = sub.add_parser("outbox", parents=[plain], help="changes waiting to be sent")
+    ob = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ob.add_parser("list", parents=[listing], help="unsent and refused changes, with errors")
+
+    conflicts = sub.add_parser("conflicts", parents=[plain], help="the conflict inbox")
+    co = conflicts.add_subparsers(dest="action", metavar="ACTION", required=True)
+    co.add_parser("list", parents=[listing], help="open conflicts")
+    res = co.add_parser("resolve", parents=[plain], help="resolve a conflict")
+    res.add_argument("id", type=int, metavar="ID")
+    res.add_argument("--take", required=True, choices=("mine", "theirs", "both"))
