@@ -268,18 +268,10 @@ def calendar_statuses(repo: Repository) -> list[CalendarStatus]:
 
 # --- removing -------------------------------------------------------------------------------
 
+
 # Tables keyed by calendar that hold an account's mirrored data, children before parents. The
 # store has no "delete calendar" yet; these statements run in one transaction through the
 # Repository's database (sync_* tables and participants go by ON DELETE CASCADE).
-_PURGE = (
-    "DELETE FROM conflicts WHERE calendar_id IN ({ids})",
-    "DELETE FROM outbox WHERE calendar_id IN ({ids})",
-    "DELETE FROM tombstones WHERE calendar_id IN ({ids})",
-    "DELETE FROM events WHERE calendar_id IN ({ids})",
-    "DELETE FROM calendars WHERE id IN ({ids})",
-)
-
-
 def remove_account(
     repo: Repository, account: Account, *, actor: str, discard_unsent: bool = False
 ) -> Removal:
@@ -292,37 +284,16 @@ def remove_account(
     if account.id == LOCAL_ACCOUNT_ID or account.kind is ProviderKind.LOCAL:
         raise ValidationError("the calendars on this computer cannot be removed as an account")
     store = SyncStore(repo)
-    cal_ids = [c.id for c in store.calendars_of(account.id)]
-    db = repo._db  # see _PURGE
-    marks = ", ".join("?" for _ in cal_ids)
-    unsent = [op for op in store.pending_ops() if op.calendar_id in set(cal_ids)]
+    cal_ids = {c.id for c in store.calendars_of(account.id)}
+    unsent = [op for op in store.pending_ops() if op.calendar_id in cal_ids]
     if unsent and not discard_unsent:
         raise ValidationError(
             f"{account.name!r} has {len(unsent)} unsent changes; sync first, or remove it "
             "with --discard-unsent to drop them"
         )
-    with store.transaction():
-        events = 0
-        if cal_ids:
-            row = db.execute(
-                f"SELECT COUNT(*) FROM events WHERE calendar_id IN ({marks})", cal_ids
-            ).fetchone()
-            events = int(row[0])
-            for statement in _PURGE:
-                db.execute(statement.format(ids=marks), cal_ids)
-        db.execute("DELETE FROM accounts WHERE id = ?", (account.id,))
-        repo.audit.append(
-            actor,
-            "delete",
-            "account",
-            account.id,
-            {"kind": account.kind.value, "name": account.name},
-            {"calendars": len(cal_ids), "events": events, "discarded_ops": len(unsent)},
-        )
-    for cid in cal_ids:
-        repo._local_cache.pop(cid, None)
+    removed = repo.remove_account(account.id, actor=actor)
     secrets.delete_password(account.id)
-    return Removal(account, len(cal_ids), events, len(unsent))
+    return Removal(account, removed.calendars, removed.events, len(unsent))
 
 
 # --- passwords for a sync run ---------------------------------------------------------------

@@ -7,13 +7,17 @@ StoreError on database failure.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from carecal.domain.changes import Changes
 from carecal.domain.errors import NotFound, ValidationError
 from carecal.domain.models import Account, Calendar, ProviderKind, new_id
 from carecal.store.audit import AuditLog
 from carecal.store.db import Database
+
+if TYPE_CHECKING:
+    from carecal.store.rows import EventRows
 
 LOCAL_ACCOUNT_ID = "local"
 LOCAL_ACCOUNT_NAME = "On this computer"
@@ -45,12 +49,32 @@ def _doc(cal: Calendar) -> dict[str, Any]:
     }
 
 
+# What removing an account deletes on this computer; the sync tables follow by cascade.
+_PURGE = (
+    "DELETE FROM conflicts WHERE calendar_id IN ({ids})",
+    "DELETE FROM outbox WHERE calendar_id IN ({ids})",
+    "DELETE FROM tombstones WHERE calendar_id IN ({ids})",
+    "DELETE FROM events WHERE calendar_id IN ({ids})",
+    "DELETE FROM calendars WHERE id IN ({ids})",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRemoval:
+    """What ``remove_account`` deleted on this computer."""
+
+    calendars: int
+    events: int
+    unsent_ops: int
+
+
 class CalendarsMixin:
-    """Needs ``_db``, ``audit``, ``_now()`` and ``_local_cache`` from the Repository."""
+    """Needs ``_db``, ``audit``, ``_now()``, ``_local_cache`` and ``_rows`` from the Repository."""
 
     _db: Database
     audit: AuditLog
     _local_cache: dict[str, tuple[bool, bool]]
+    _rows: EventRows
 
     def _now(self) -> str:
         raise NotImplementedError
@@ -214,3 +238,56 @@ class CalendarsMixin:
             self.audit.append(actor, "update", "calendar", cal.id, _doc(before), _doc(cal))
         self._local_cache.pop(cal.id, None)
         return Changes(calendars=True)
+
+    def remove_account(self, account_id: str, *, actor: str) -> AccountRemoval:
+        """Delete a remote account from this computer: its mirrored calendars with their events,
+        queued ops, tombstones and conflicts, then the account, in one audited transaction.
+        Nothing remote is touched (there is no outbox op). Raises NotFound, ValidationError for
+        the built-in local account."""
+        if account_id == LOCAL_ACCOUNT_ID:
+            raise ValidationError("the calendars on this computer cannot be removed as an account")
+        with self._db.transaction():
+            row = self._db.execute(
+                "SELECT kind, name FROM accounts WHERE id = ?", (account_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no account {account_id!r}")
+            cal_ids = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT id FROM calendars WHERE account_id = ?", (account_id,)
+                ).fetchall()
+            ]
+            marks = ", ".join("?" for _ in cal_ids)
+            events = unsent = 0
+            if cal_ids:
+                events = int(
+                    self._db.execute(
+                        f"SELECT COUNT(*) FROM events WHERE calendar_id IN ({marks})", cal_ids
+                    ).fetchone()[0]
+                )
+                unsent = int(
+                    self._db.execute(
+                        f"SELECT COUNT(*) FROM outbox WHERE calendar_id IN ({marks}) "
+                        "AND state != 'done'",
+                        cal_ids,
+                    ).fetchone()[0]
+                )
+                for statement in _PURGE:
+                    self._db.execute(statement.format(ids=marks), cal_ids)
+            self._db.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+            removal = AccountRemoval(len(cal_ids), events, unsent)
+            self.audit.append(
+                actor,
+                "delete",
+                "account",
+                account_id,
+                {"kind": row[0], "name": row[1]},
+                {"calendars": removal.calendars, "events": events, "discarded_ops": unsent},
+            )
+        # Window queries select ids through the indexes, so removed rows cannot come back from
+        # the decode cache; dropping it just frees their memory.
+        self._rows.forget()
+        for cid in cal_ids:
+            self._local_cache.pop(cid, None)
+        return removal
