@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit
 
-from carecal.domain.errors import NotFound
+from carecal.domain.errors import NotFound, TransientError
 from carecal.providers.base import RemoteCalendar
 from carecal.providers.caldav_http import Http, raise_for_item
 from carecal.providers.caldav_xml import (
@@ -52,7 +52,8 @@ def propfind(http: Http, url: str, props: list[str], depth: int) -> tuple[Multis
     try:
         return parse_multistatus(ans.body), ans.url
     except MalformedResponse:
-        raise NotFound(f"{url} did not answer as a WebDAV server") from None
+        # A 207 is a WebDAV answer: unreadable XML means it was cut short on the way.
+        raise TransientError(f"the answer from {urlsplit(url).hostname} was cut short") from None
 
 
 def _first(ms: Multistatus) -> Response | None:
