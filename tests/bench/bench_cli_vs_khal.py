@@ -78,14 +78,23 @@ def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str
     return elapsed, proc.stdout
 
 
-KHAL_EVENT_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d) (.*)$")
+# "2026-11-23 09:30 Title" for timed entries, "2026-11-23 Title" for all-day ones; day headings
+# ("Monday, 2026-11-23") do not match.
+KHAL_EVENT_LINE = re.compile(r"^(\d{4}-\d\d-\d\d(?: \d\d:\d\d)?) (.*)$")
 
 
 def carecal_keys(json_text: str) -> list[tuple[str, str]]:
-    """(local start "YYYY-MM-DD HH:MM", title) of every occurrence ``--format json`` listed."""
+    """(local start "YYYY-MM-DD HH:MM", or the date of an all-day entry, and the title) of every
+    occurrence ``--format json`` listed."""
     rows = json.loads(json_text)
     return sorted(
-        (datetime.fromisoformat(r["start"]).strftime("%Y-%m-%d %H:%M"), r["title"]) for r in rows
+        (
+            r["start"]  # an all-day entry's start is a date, as khal prints it
+            if r["all_day"]
+            else datetime.fromisoformat(r["start"]).strftime("%Y-%m-%d %H:%M"),
+            r["title"],
+        )
+        for r in rows
     )
 
 
