@@ -4,15 +4,18 @@ MemoryProvider) and small helpers for the sync tests."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from carecal.domain.errors import RemoteError, TransientError
 from carecal.domain.models import Account, Calendar, Event, ProviderKind, new_id
-from carecal.providers.base import RemoteCalendar
+from carecal.providers.base import RemoteCalendar, RemoteRef
 from carecal.providers.memory import MemoryProvider
-from carecal.services.session import Session, open_session
+from carecal.services.session import DB_FILE, Session, open_session
 from carecal.store.syncstate import SyncStore
 from carecal.sync.actions import CalendarReport
 from carecal.sync.engine import SyncOptions, sync_calendar
@@ -53,9 +56,11 @@ class Replica:
     def sync(
         self, provider: MemoryProvider, clock: FakeClock | None = None, **opts: object
     ) -> CalendarReport:
-        options = SyncOptions(force=True, **opts)  # type: ignore[arg-type]
+        # Without a clock: "Sync now" (force). With one: backoff respected unless force=True.
+        force = bool(opts.pop("force", clock is None))
+        options = SyncOptions(force=force, **opts)  # type: ignore[arg-type]
         if clock is not None:
-            options = replace(options, clock=clock, force=bool(opts.get("force", False)))
+            options = replace(options, clock=clock)
         cal = self.session.repo.get_calendar(self.calendar.id)
         return asyncio.run(sync_calendar(self.session.repo, provider, cal, self.account(), options))
 
@@ -118,3 +123,68 @@ def remote_titles(provider: MemoryProvider) -> dict[str, str]:
         events = provider.to_events(item, "x")
         out[item.uid] = events[0].title
     return out
+
+
+class FaultyProvider(MemoryProvider):
+    """A MemoryProvider with two more faults, for tests only: ``fail_at[n]`` raises on the
+    n-th request from now (0: the next one), and ``lose`` answers of creates/updates are lost
+    (the server applied the write, the client sees a dropped connection)."""
+
+    def __init__(self, calendars: Sequence[RemoteCalendar] = (REMOTE,)) -> None:
+        super().__init__(calendars)
+        self.fail_at: dict[int, RemoteError] = {}
+        self.lose = 0
+        self._calls = 0
+
+    def _enter(self, request: str, calendar_id: str) -> None:
+        n, self._calls = self._calls, self._calls + 1
+        error = self.fail_at.pop(n, None)
+        if error is not None:
+            self.requests.append(request)
+            raise error
+        super()._enter(request, calendar_id)
+
+    def arm(self, offset: int, error: RemoteError) -> None:
+        """Raise ``error`` on the request ``offset`` requests from now."""
+        self.fail_at[self._calls + offset] = error
+
+    def calm(self) -> None:
+        self.fail_at.clear()
+        self.fail_next = []
+        self.lose = 0
+
+    def _lost(self, ref: RemoteRef) -> RemoteRef:
+        if self.lose > 0:
+            self.lose -= 1
+            raise TransientError("the connection dropped before the answer")
+        return ref
+
+    async def create(self, calendar: RemoteCalendar, uid: str, raw: str) -> RemoteRef:
+        return self._lost(await super().create(calendar, uid, raw))
+
+    async def update(self, calendar: RemoteCalendar, ref: RemoteRef, raw: str) -> RemoteRef:
+        return self._lost(await super().update(calendar, ref, raw))
+
+
+class DataVersion:
+    """A second connection on the replica's database: ``moved()`` tells whether anything was
+    committed since the last call (SQLite's PRAGMA data_version is per connection)."""
+
+    def __init__(self, replica: Replica) -> None:
+        self._conn = sqlite3.connect(replica.data_dir / DB_FILE)
+        self._seen = self._read()
+
+    def _read(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def moved(self) -> bool:
+        now = self._read()
+        moved, self._seen = now != self._seen, now
+        return moved
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def audit_count(replica: Replica) -> int:
+    return int(replica.session.repo._db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0])

@@ -67,6 +67,8 @@ class Context:
     clock: Callable[[], datetime]
     rng: random.Random
     repush: bool = False
+    old_token: str | None = None  # the token the pull started from
+    token_saved: bool = False
 
     @property
     def actor(self) -> str:

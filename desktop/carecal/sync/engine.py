@@ -162,7 +162,13 @@ async def sync_calendar(
         report.errors.append(str(exc))
     except CarecalError as exc:
         report.errors.append(f"{calendar.name}: {exc}")
-    store.save_status(calendar.id, error=report.errors[0] if report.errors else None)
+    error = report.errors[0] if report.errors else None
+    before = store.calendar_state(calendar.id)
+    wrote = ctx.token_saved or report.pushed or report.pulled or report.deleted
+    # A check that found nothing writes nothing (no-op re-syncs every few minutes must not
+    # churn the database or its backups): last_sync_at is when a sync last stored something.
+    if wrote or report.conflicts or error != before.last_error or before.last_sync_at is None:
+        store.save_status(calendar.id, error=error)
     return report
 
 
@@ -218,6 +224,7 @@ async def _pull(ctx: Context, opts: SyncOptions) -> None:
     cal = ctx.calendar.id
     store = ctx.store
     token = store.calendar_state(cal).token
+    ctx.old_token = token
     try:
         result = await ctx.provider.pull(ctx.remote, token)
     except SyncStateExpired:
@@ -262,9 +269,18 @@ async def _apply_pull(
                     raise
                 except CarecalError as exc:
                     ctx.report.errors.append(f"{ctx.calendar.name}: not received: {exc}")
-            if start == starts[-1]:
+            if start == starts[-1] and _token_moves(ctx, planned, result):
                 store.save_token(cal, result.state)
+                ctx.token_saved = True
     _progress(opts, "pull", total, total)
+
+
+def _token_moves(ctx: Context, planned: list[actions.PullActionT], result: PullResult) -> bool:
+    """Whether the new token must be stored. A pull that brought nothing keeps the old one: the
+    changes since either token are the same (none), and a re-sync then writes nothing."""
+    if result.state == ctx.old_token:
+        return False
+    return bool(planned) or result.complete or ctx.old_token is None
 
 
 async def _apply_one(ctx: Context, action: actions.PullActionT) -> None:
