@@ -174,6 +174,26 @@ def test_transient_error_backs_off_then_retries(replica: Replica, provider) -> N
     assert [i.uid for i in provider.items("cal1").values()] == [e.uid]
 
 
+def test_retry_after_holds_every_request_of_the_account_even_sync_now(
+    replica: Replica, provider
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock()
+    first = replica.add("Anna")
+    provider.fail_next = [RateLimited("slow down", retry_after=120)]
+    report = replica.sync(provider, clock)
+    assert report.wait_until is not None
+    replica.add("Bartek", 11)  # a new item, never tried: it must wait as well
+    replica.edit(first.uid, title="Anna (moved)")  # and a newer edit of the waiting one
+    clock.advance(1)
+    start = len(provider.requests)
+    held = replica.sync(provider, clock, force=True)  # "Sync now" inside Retry-After
+    assert provider.requests[start:] == [], "no request before the server's Retry-After"
+    assert held.wait_until is not None and held.errors
+    clock.advance(2)  # past Retry-After
+    assert replica.sync(provider, clock, force=True).pushed == 2
+    assert sorted(remote_titles(provider).values()) == ["Anna (moved)", "Bartek"]
+
+
 def test_lost_create_response_is_adopted_not_duplicated(replica: Replica, provider) -> None:  # type: ignore[no-untyped-def]
     e = replica.add("Anna")
     real_create = provider.create

@@ -39,6 +39,8 @@ class CalendarReport:
     cancelled: bool = False
     needs_sign_in: bool = False
     mass_deletion: int = 0
+    # The server asked for no requests before this time (429 Retry-After): the account waits.
+    wait_until: datetime | None = None
 
     @property
     def ok(self) -> bool:

@@ -13,9 +13,15 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from carecal.domain.errors import AuthExpired, CarecalError, SyncStateExpired, TransientError
+from carecal.domain.errors import (
+    AuthExpired,
+    CarecalError,
+    RateLimited,
+    SyncStateExpired,
+    TransientError,
+)
 from carecal.domain.models import Account, Calendar, ProviderKind
 from carecal.providers.base import Capability, Provider, PullResult, RemoteCalendar
 from carecal.store.repo import Repository
@@ -35,7 +41,7 @@ from carecal.sync.plan import (
     plan_pull,
     plan_push,
 )
-from carecal.sync.retry import ErrorClass, classify, next_attempt
+from carecal.sync.retry import ErrorClass, backoff_seconds, classify, next_attempt
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +90,18 @@ class AccountReport:
         return not self.errors and all(c.ok for c in self.calendars)
 
 
+def server_wait_until(account: Account) -> datetime | None:
+    """The time before which the account's server asked for no requests (429 Retry-After),
+    or None. Any thread."""
+    value = account.settings.get("not_before")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _check(options: SyncOptions) -> None:
     if options.cancel is not None and options.cancel.cancelled:
         raise SyncCancelled("sync cancelled")
@@ -111,8 +129,8 @@ async def sync_account(
         if cal_report.needs_sign_in:
             report.needs_sign_in = True
             break
-        if cal_report.cancelled:
-            break
+        if cal_report.cancelled or cal_report.wait_until is not None:
+            break  # a server that asked us to wait gets no request from any calendar
     if not report.needs_sign_in and account.settings.get("needs_sign_in"):
         store.update_account_settings(account.id, {"needs_sign_in": False}, actor="sync")
     return report
@@ -145,6 +163,15 @@ async def sync_calendar(
         rng=opts.rng,
     )
     writable = not calendar.read_only and Capability.READ_ONLY not in provider.capabilities
+    not_before = server_wait_until(account)
+    if not_before is not None and not_before > opts.clock():
+        # Retry-After binds "Sync now" too: the server said when it will answer again.
+        report.wait_until = not_before
+        report.errors.append(
+            f"{calendar.name}: the server asked to wait until "
+            f"{not_before.astimezone(UTC):%H:%M:%S} UTC; nothing was sent"
+        )
+        return report
     try:
         if writable:
             await _push(ctx, opts)
@@ -153,6 +180,13 @@ async def sync_calendar(
             await _push(ctx, opts)
     except SyncCancelled:
         report.cancelled = True
+    except RateLimited as exc:
+        wait = exc.retry_after if exc.retry_after is not None else backoff_seconds(1, opts.rng)
+        report.wait_until = opts.clock() + timedelta(seconds=wait)
+        report.errors.append(f"{calendar.name}: {exc}")
+        store.update_account_settings(
+            account.id, {"not_before": report.wait_until.isoformat()}, actor=ctx.actor
+        )
     except AuthExpired as exc:
         report.needs_sign_in = True
         report.errors.append(f"{account.name}: sign in again ({exc})")
@@ -184,7 +218,9 @@ async def _push(ctx: Context, opts: SyncOptions) -> None:
     if not opts.force:
         for uid, item_ops in ops.items():
             due = [o.next_attempt_at for o in item_ops]
-            if all(d is not None and datetime.fromisoformat(d) > now for d in due):
+            # One op still backing off holds the item: a newer edit of it must not go out
+            # before the server's Retry-After either.
+            if any(d is not None and datetime.fromisoformat(d) > now for d in due):
                 waiting.add(uid)
     present = set(store.local_counts(cal))
     versions = store.versions(cal)
