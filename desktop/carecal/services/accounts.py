@@ -21,13 +21,17 @@ from urllib.parse import urlsplit
 
 from carecal.domain.errors import NotFound, ValidationError
 from carecal.domain.models import Account, Calendar, ProviderKind, new_id
+
+# Re-exported so the ui can name discovered calendars and offer the services without importing
+# providers (both modules are plain data, light to import).
+from carecal.providers.base import RemoteCalendar as RemoteCalendar
+from carecal.providers.presets import Preset as Preset
 from carecal.services import secrets
 from carecal.store.calendars import LOCAL_ACCOUNT_ID
 from carecal.store.repo import Repository
 from carecal.store.syncstate import SyncStore
 
 if TYPE_CHECKING:
-    from carecal.providers.base import RemoteCalendar
     from carecal.providers.caldav import CalDAVProvider
 
 PALETTE = ("#2563eb", "#16a34a", "#db2777", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04")
@@ -98,6 +102,14 @@ async def discover(url: str, username: str, password: str, preset: str) -> list[
 def discover_blocking(url: str, username: str, password: str, preset: str) -> list[RemoteCalendar]:
     """``discover`` on a private event loop; the caller's thread (blocks on the network)."""
     return asyncio.run(discover(url, username, password, preset))
+
+
+def presets() -> dict[str, Preset]:
+    """The services an account can be added for (iCloud, Nextcloud, Fastmail, any CalDAV
+    server), by key: label, start URL, password help. A copy; any thread."""
+    from carecal.providers.presets import PRESETS
+
+    return dict(PRESETS)
 
 
 def password_help(preset: str) -> str:

@@ -105,6 +105,12 @@ class AgendaRow(QFrame):
             warn.setObjectName("Pill")
             warn.setStyleSheet("background:#fee2e2; color:#b91c1c;")
             lay.addWidget(warn)
+        if (ev.calendar_id, ev.uid) in data.conflicted:
+            clash = QLabel("Sync conflict")
+            clash.setObjectName("Pill")
+            clash.setToolTip("Changed here and on the server: open Tools > Conflicts")
+            clash.setStyleSheet("background:#fef3c7; color:#b45309;")
+            lay.addWidget(clash)
         self.pill: QLabel | None = None
         if shows_status(occ):
             bg, fg = _STATUS_COLORS[ev.status]

@@ -15,6 +15,7 @@ from carecal.services.session import Session
 from carecal.ui.context import UiContext
 from carecal.ui.events import AppEvents
 from carecal.ui.main_window import MainWindow
+from carecal.ui.sync_runner import SyncRunner
 from carecal.ui.tasks import DbWorker
 from carecal.ui.theme import apply_theme
 
@@ -40,14 +41,18 @@ def run(start_session: Callable[[], Session]) -> int:
     except OSError:
         handler = None  # a read-only data folder must not stop the calendar from opening
     worker = DbWorker()
-    ctx = UiContext(session=session, tasks=worker, events=AppEvents())
+    sync = SyncRunner(session.db)
+    ctx = UiContext(session=session, tasks=worker, events=AppEvents(), sync=sync)
+    sync.attach(ctx.events)
     window = MainWindow(ctx)
     restore_hook = install_error_hook(window)
     window.show()
+    sync.start()
     try:
         return int(app.exec())
     finally:
         restore_hook()
+        sync.stop()
         worker.shutdown()
         session.close()
         if handler is not None:

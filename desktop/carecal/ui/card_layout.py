@@ -108,6 +108,7 @@ class CardLayout:
     cancelled: bool
     outline_pen: QPen | None  # the dashed outline of cancelled and no-show cards
     double_booked: bool
+    conflict: bool = False  # open in the conflict inbox: a "sync conflict" badge
 
 
 def layout_card(
@@ -118,6 +119,7 @@ def layout_card(
     fonts: CardFonts,
     *,
     double_booked: bool = False,
+    conflict: bool = False,
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> CardLayout:
@@ -197,6 +199,7 @@ def layout_card(
         cancelled=cancelled,
         outline_pen=pen,
         double_booked=double_booked,
+        conflict=conflict,
     )
 
 
@@ -234,6 +237,29 @@ def draw_card(p: QPainter, lay: CardLayout, *, selected: bool = False) -> None:
     p.setOpacity(opacity)
     if lay.double_booked:
         draw_badge_cached(p, QPointF(lay.rect.right() - 3, lay.rect.top() + 3))
+    if lay.conflict:
+        shift = 18 if lay.double_booked else 0
+        draw_conflict_badge(p, QPointF(lay.rect.right() - 3 - shift, lay.rect.top() + 3))
+
+
+def draw_conflict_badge(p: QPainter, center: QPointF) -> None:
+    """The amber "sync conflict" badge: a filled circle with a question mark."""
+    p.save()
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(QPen(QColor("#ffffff"), 1.5))
+    p.setBrush(QColor(CONFLICT_COLOR))
+    p.drawEllipse(center, 7.5, 7.5)
+    font = QFont(p.font())
+    font.setBold(True)
+    font.setPixelSize(11)
+    p.setFont(font)
+    p.drawText(
+        QRectF(center.x() - 7.5, center.y() - 7.5, 15, 15), Qt.AlignmentFlag.AlignCenter, "?"
+    )
+    p.restore()
+
+
+CONFLICT_COLOR = "#d97706"
 
 
 def draw_badge_cached(p: QPainter, center: QPointF) -> None:

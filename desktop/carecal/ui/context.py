@@ -12,6 +12,7 @@ from carecal.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:
     from carecal.services.session import Session
+    from carecal.ui.sync_runner import SyncRunner
 
 
 def system_now() -> datetime:
@@ -21,10 +22,12 @@ def system_now() -> datetime:
 
 @dataclass(slots=True)
 class UiContext:
-    """The session (repository + event service), the database lane, the app signals, a clock."""
+    """The session (repository + event service), the database lane, the app signals, a clock,
+    and the sync lane."""
 
     session: Session
     tasks: TaskRunner
     events: AppEvents
     clock: Callable[[], datetime] = field(default=system_now)
     actor: str = "user"
+    sync: SyncRunner | None = None  # the sync lane; None when nothing syncs (tests, no accounts)

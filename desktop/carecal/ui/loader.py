@@ -16,6 +16,7 @@ from carecal.domain.models import (
     Settings,
     WorkingHours,
 )
+from carecal.sync.conflicts import list_conflicts
 from carecal.ui.context import UiContext
 
 Minutes = tuple[int, int]  # minutes after local midnight, half-open
@@ -36,6 +37,7 @@ class ViewData:
     working: dict[date, list[Minutes]] = field(default_factory=dict)
     breaks: dict[date, list[Minutes]] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
+    conflicted: set[tuple[str, str]] = field(default_factory=set)  # (calendar id, uid) in inbox
 
     def color_of(self, occ: Occurrence) -> str:
         """Service colour when the appointment has a service, else its calendar's colour."""
@@ -97,6 +99,7 @@ def load_view_data(
     data = ViewData(first_day, last_day, tz, occurrences=occs, calendars=calendars)
     data.settings = settings
     data.double_booked = set(ctx.session.events.double_bookings(occs))
+    data.conflicted = {(c.calendar_id, c.uid) for c in list_conflicts(repo)}
     data.services = {s.id: s for s in repo.list_services()}
     for pid in {pid for o in occs for pid in o.event.patient_ids()}:
         try:

@@ -33,6 +33,7 @@ from carecal.ui.loader import ViewData, load_view_data
 from carecal.ui.monthview import MonthView
 from carecal.ui.navigation import ViewMode, period_label, step, visible_days
 from carecal.ui.operations import Operations, undo_button
+from carecal.ui.sync_controls import SyncControls
 from carecal.ui.weekview import WeekView
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,8 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         self._action("&Patients…", "Ctrl+P", self.open_patients, tools)
         self._action("&Settings…", "Ctrl+,", self.open_settings, tools)
+        tools.addSeparator()
+        self.sync = SyncControls(self.ctx, self, tools, self.ops.fail)
 
     # ---- navigation ---------------------------------------------------------------------
     def _today(self) -> date:

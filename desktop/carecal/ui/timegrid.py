@@ -203,6 +203,7 @@ class TimeGridCanvas(QWidget):
                     data.patient_label(occ),
                     fonts,
                     double_booked=occ.key in data.double_booked,
+                    conflict=(occ.event.calendar_id, occ.event.uid) in data.conflicted,
                     start=a,
                     end=b,
                 )

@@ -1,0 +1,225 @@
+"""Sync cycles without a GUI: one pass over every remote account, and the stored sync status.
+
+``run_cycle`` is what the desktop's sync lane runs on its worker thread (the lane itself, with
+its thread, loop, scheduler and Qt signals, stays in ui); it builds each account's provider
+through a ``ProviderFactory``, runs the engine on it and gathers what happened in a
+``CycleResult``. ``read_status`` reads the sync state as stored, for the status bar.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from carecal.domain.errors import AuthExpired, CarecalError, TransientError
+from carecal.domain.models import Account
+from carecal.providers.base import Provider
+from carecal.services import accounts as svc
+from carecal.store.calendars import LOCAL_ACCOUNT_ID
+from carecal.store.db import Database
+from carecal.store.repo import Repository
+from carecal.store.syncstate import SyncStore
+from carecal.sync.actions import Progress
+from carecal.sync.engine import AccountReport, CancelToken, SyncOptions, sync_account
+
+log = logging.getLogger(__name__)
+
+ProviderFactory = Callable[[Account], Provider]
+"""Builds the provider of an account; called on the sync worker thread. Raises CarecalError
+(no password stored, no keyring ...)."""
+
+
+def keyring_providers(account: Account) -> Provider:
+    """The CalDAV provider of ``account`` with its password from the keyring. Sync worker
+    thread. Raises PasswordMissing, NoKeyring, KeyringFailed, ValidationError."""
+    settings = svc.CalDAVSettings.of(account)
+    password = svc.password_for(account, None)
+    return svc.make_provider(settings.url, settings.username, password, settings.preset)
+
+
+# --- the stored status ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStatus:
+    """A snapshot of the sync state of every remote account."""
+
+    accounts: int = 0
+    pending: int = 0  # unsent ops still queued
+    refused: int = 0  # parked ops: the server refused them, they wait for the user
+    conflicts: int = 0
+    # When every remote calendar was last known to be in step with its server (ISO): the last
+    # clean cycle of this session, else the oldest stored sync time. A no-op sync writes nothing
+    # to the database, so the stored time alone would look older than it is.
+    last_sync_at: str | None = None
+    errors: tuple[str, ...] = ()  # each calendar's last error
+    needs_sign_in: tuple[str, ...] = ()  # account names
+    offline: bool = False
+    conflicted: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (cal, uid)
+
+
+def read_status(
+    repo: Repository, *, offline: bool = False, checked_at: str | None = None
+) -> SyncStatus:
+    """The sync status as stored, with ``checked_at`` (the end of this session's last clean
+    cycle, if any) as the last sync time when it is newer. The Repository's thread (the sync
+    worker after a cycle, the database lane after a local edit); disk I/O; raises StoreError."""
+    store = SyncStore(repo)
+    remote = [a for a in store.accounts() if a.id != LOCAL_ACCOUNT_ID]
+    ids = {a.id for a in remote}
+    calendars = [c for c in repo.list_calendars() if c.account_id in ids]
+    ops = [o for o in store.pending_ops() if o.calendar_id in {c.id for c in calendars}]
+    stamps: list[str] = []
+    errors: list[str] = []
+    for cal in calendars:
+        state = store.calendar_state(cal.id)
+        if state.last_error:
+            errors.append(state.last_error)
+        if state.last_sync_at:
+            stamps.append(state.last_sync_at)
+    conflicts = store.open_conflicts()
+    return SyncStatus(
+        accounts=len(remote),
+        pending=sum(1 for o in ops if o.state.value == "pending"),
+        refused=sum(1 for o in ops if o.state.value == "failed"),
+        conflicts=len(conflicts),
+        last_sync_at=_latest(
+            min(stamps) if len(stamps) == len(calendars) and stamps else None, checked_at
+        ),
+        errors=tuple(errors),
+        needs_sign_in=tuple(a.name for a in remote if a.settings.get("needs_sign_in")),
+        offline=offline,
+        conflicted=frozenset((c.calendar_id, c.uid) for c in conflicts),
+    )
+
+
+def _latest(stored: str | None, checked: str | None) -> str | None:
+    if stored is None or checked is None:
+        return checked or stored
+    return max(stored, checked, key=datetime.fromisoformat)
+
+
+# --- one cycle ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CycleResult:
+    """What one sync cycle did, for the status bar and the panels (built on the worker)."""
+
+    reports: list[AccountReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # account-level lines (no provider ...)
+    offline: bool = False  # a call failed with a transient (network, 5xx, 429) error
+    cancelled: bool = False
+    status: SyncStatus | None = None
+    changed: bool = False  # something was received or removed locally
+    checked_at: str | None = None  # set when every account synced cleanly (ISO, UTC)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and all(r.ok for r in self.reports) and not self.offline
+
+
+class _Watched:
+    """A provider proxy that notes whether any remote call failed with a transient error, so
+    the status bar can say "offline" (the engine reports such failures as text only)."""
+
+    def __init__(self, inner: Provider) -> None:
+        self._inner = inner
+        self.transient = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await attr(*args, **kwargs)
+            except TransientError:
+                self.transient = True
+                raise
+
+        return call
+
+
+async def _close(provider: Provider) -> None:
+    closer = getattr(provider, "close", None)
+    if closer is None:
+        return
+    try:
+        result = closer()
+        if inspect.isawaitable(result):
+            await result
+    except Exception:  # closing a broken session must not hide the sync's own result
+        log.debug("closing the provider failed", exc_info=True)
+
+
+async def run_cycle(
+    db: Database,
+    providers: ProviderFactory,
+    token: CancelToken,
+    force: bool,
+    progress: Progress | None,
+) -> CycleResult:
+    """One pass over every remote account, then the stored status. ``force``: also accounts
+    that need sign-in, and items still waiting for their backoff ("Sync now").
+
+    The thread that runs the loop (the sync worker); opens its own Repository on ``db``, and
+    leaves closing this thread's connection to the caller. Raises nothing: failures end up in
+    the result's ``errors``.
+    """
+    result = CycleResult()
+    repo = Repository(db)
+    try:
+        for account in svc.list_accounts(repo):
+            if token.cancelled:
+                result.cancelled = True
+                break
+            if account.settings.get("needs_sign_in") and not force:
+                continue  # a wrong password tried every few minutes can lock the account
+            await _sync_one(repo, account, providers, token, force, progress, result)
+        if result.ok and not result.cancelled:
+            result.checked_at = datetime.now(UTC).isoformat()
+        result.status = read_status(repo, offline=result.offline, checked_at=result.checked_at)
+    except Exception as exc:  # a bug must end up in the status bar, not kill the lane
+        log.exception("sync cycle failed")
+        result.errors.append(str(exc) if isinstance(exc, CarecalError) else "sync failed")
+    return result
+
+
+async def _sync_one(
+    repo: Repository,
+    account: Account,
+    providers: ProviderFactory,
+    token: CancelToken,
+    force: bool,
+    progress: Progress | None,
+    result: CycleResult,
+) -> None:
+    try:
+        provider = providers(account)
+    except CarecalError as exc:
+        result.errors.append(f"{account.name}: {exc}")
+        return
+    watched = _Watched(provider)
+    options = SyncOptions(progress=progress, cancel=token, force=force)
+    try:
+        report = await sync_account(repo, cast(Provider, watched), account.id, options)
+    except AuthExpired as exc:
+        result.errors.append(f"{account.name}: {exc}")
+        return
+    except CarecalError as exc:
+        result.errors.append(f"{account.name}: {exc}")
+        return
+    finally:
+        await _close(provider)
+    result.reports.append(report)
+    result.offline = result.offline or watched.transient
+    result.cancelled = result.cancelled or any(c.cancelled for c in report.calendars)
+    result.changed = result.changed or any(
+        c.pulled or c.deleted or c.conflicts for c in report.calendars
+    )

@@ -1,0 +1,405 @@
+"""The Accounts dialog: the remote accounts with their conflict policy and a Remove button, and
+a form to add a CalDAV, iCloud, Nextcloud or Fastmail account ("Test connection" discovers the
+calendars off the GUI thread; the user ticks the ones to mirror).
+
+Widgets: GUI thread. Discovery runs on a one-off thread (it waits on the network); database work
+runs on the database lane (``ctx.tasks``). Passwords go to the OS keyring (services.secrets),
+never to the database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from carecal.domain.models import Account
+from carecal.services import accounts as svc
+from carecal.services.accounts import RemoteCalendar
+from carecal.store.repo import Repository
+from carecal.sync.conflicts import Policy, account_policy, set_policy
+from carecal.ui.chrome import swatch
+from carecal.ui.context import UiContext
+
+Discover = Callable[[str, str, str, str], list[RemoteCalendar]]
+"""(url, user name, password, preset) -> calendars; blocks on the network (never the GUI
+thread). Raises CarecalError."""
+
+POLICIES = (
+    (Policy.ASK, "Ask me (conflict inbox)"),
+    (Policy.MINE, "This computer wins"),
+    (Policy.THEIRS, "The server wins"),
+    (Policy.NEWEST, "The newest change wins"),
+)
+
+
+class _Relay(QObject):
+    done = Signal(object, object)  # result, error
+
+
+def run_in_thread(
+    job: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[Exception], None]
+) -> threading.Thread:
+    """Run ``job`` on a new daemon thread; the callbacks run on the GUI thread. GUI thread."""
+    relay = _Relay()
+
+    def deliver(result: object, error: object) -> None:
+        relay.deleteLater()
+        if isinstance(error, Exception):
+            on_error(error)
+        else:
+            on_done(result)
+
+    relay.done.connect(deliver)
+
+    def work() -> None:
+        try:
+            relay.done.emit(job(), None)
+        except Exception as err:
+            relay.done.emit(None, err)
+
+    thread = threading.Thread(target=work, name="carecal-discover", daemon=True)
+    thread.start()
+    return thread
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    account: Account
+    calendars: tuple[str, ...]
+    unsent: int
+
+
+def load_accounts(repo: Repository) -> list[AccountRow]:
+    """Remote accounts with their calendars and unsent changes. The Repository's thread."""
+    statuses = svc.calendar_statuses(repo)
+    out = []
+    for account in svc.list_accounts(repo):
+        mine = [s for s in statuses if s.calendar.account_id == account.id]
+        out.append(
+            AccountRow(account, tuple(s.calendar.name for s in mine), sum(s.pending for s in mine))
+        )
+    return out
+
+
+class AccountsDialog(QDialog):
+    """See the module docstring. ``after_change`` runs after an account was added or removed
+    (the window syncs and reloads its calendars)."""
+
+    def __init__(
+        self,
+        ctx: UiContext,
+        parent: QWidget | None = None,
+        *,
+        discover: Discover = svc.discover_blocking,
+        after_change: Callable[[], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self._discover = discover
+        self._after = after_change
+        self._on_error = on_error
+        self.rows: list[AccountRow] = []
+        self.found: list[RemoteCalendar] = []
+        self.discovery: threading.Thread | None = None
+        self.confirm: Callable[[str], bool] = self._ask
+        self.setWindowTitle("Accounts")
+        self.resize(760, 720)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(16, 14, 16, 14)
+
+        existing = QGroupBox("Accounts on this computer")
+        el = QVBoxLayout(existing)
+        self.accounts = QListWidget()
+        self.accounts.setMaximumHeight(110)
+        self.accounts.currentRowChanged.connect(self._account_selected)
+        el.addWidget(self.accounts)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("When both sides changed the same field:"))
+        self.policy = QComboBox()
+        for policy, label in POLICIES:
+            self.policy.addItem(label, policy.value)
+        self.policy.activated.connect(self._policy_chosen)
+        row.addWidget(self.policy, 1)
+        self.remove_button = QPushButton("Remove…")
+        self.remove_button.clicked.connect(self.remove_selected)
+        row.addWidget(self.remove_button)
+        el.addLayout(row)
+        lay.addWidget(existing)
+
+        add = QGroupBox("Add an account")
+        form = QFormLayout(add)
+        self.preset = QComboBox()
+        self._presets = svc.presets()
+        for key in ("icloud", "nextcloud", "fastmail", "generic"):
+            self.preset.addItem(self._presets[key].label, key)
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+        self.url = QLineEdit()
+        self.username = QLineEdit()
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.help = QLabel()
+        self.help.setWordWrap(True)
+        self.help.setObjectName("PasswordHelp")
+        self.help.setStyleSheet("color: #6b7280;")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("optional, e.g. Practice iCloud")
+        form.addRow("Service", self.preset)
+        form.addRow("Server", self.url)
+        form.addRow("User name", self.username)
+        form.addRow("Password", self.password)
+        form.addRow("", self.help)
+        form.addRow("Account name", self.name)
+        test_row = QHBoxLayout()
+        self.test_button = QPushButton("Test connection")
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel()
+        self.test_result.setWordWrap(True)
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_result, 1)
+        form.addRow(test_row)
+        self.calendars = QListWidget()
+        self.calendars.setMinimumHeight(130)
+        form.addRow("Calendars", self.calendars)
+        self.add_button = QPushButton("Add account")
+        self.add_button.setEnabled(False)
+        self.add_button.clicked.connect(self.add_account)
+        add_row = QHBoxLayout()
+        add_row.addStretch(1)
+        add_row.addWidget(self.add_button)
+        form.addRow(add_row)
+        lay.addWidget(add, 1)
+
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        close = QPushButton("Close")
+        close.clicked.connect(self.accept)
+        bottom.addWidget(close)
+        for b in (self.remove_button, self.test_button, self.add_button, close):
+            b.setAutoDefault(False)  # a default button is restyled and its label clipped
+        lay.addLayout(bottom)
+        self._preset_changed()
+        self.reload()
+
+    # --- existing accounts -------------------------------------------------------------------
+
+    def _fail(self, err: Exception) -> None:
+        if self._on_error is not None:
+            self._on_error(err)
+
+    def reload(self) -> None:
+        repo = self.ctx.session.repo
+        self.ctx.tasks.submit(lambda: load_accounts(repo), self._show, self._fail)
+
+    def _show(self, rows: list[AccountRow]) -> None:
+        self.rows = rows
+        self.accounts.clear()
+        for r in rows:
+            settings = svc.CalDAVSettings.of(r.account)
+            lines = [r.account.name + ("   — needs sign-in" if r.account.settings.get(
+                "needs_sign_in") else "")]  # fmt: skip
+            detail = f"{settings.username} · {settings.url}"
+            if r.calendars:
+                detail += " · " + ", ".join(r.calendars)
+            if r.unsent:
+                detail += f" · {r.unsent} unsent"
+            lines.append(detail)
+            self.accounts.addItem(QListWidgetItem("\n".join(lines)))
+        if not rows:
+            item = QListWidgetItem("No accounts yet: this computer's calendars are not synced.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.accounts.addItem(item)
+        else:
+            self.accounts.setCurrentRow(0)
+        self._account_selected(self.accounts.currentRow())
+
+    def selected(self) -> AccountRow | None:
+        row = self.accounts.currentRow()
+        return self.rows[row] if 0 <= row < len(self.rows) else None
+
+    def _account_selected(self, _row: int) -> None:
+        row = self.selected()
+        self.policy.setEnabled(row is not None)
+        self.remove_button.setEnabled(row is not None)
+        if row is not None:
+            self.policy.setCurrentIndex(
+                max(0, self.policy.findData(account_policy(row.account).value))
+            )
+
+    def _policy_chosen(self, index: int) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        policy = Policy(str(self.policy.itemData(index)))
+        repo, actor = self.ctx.session.repo, self.ctx.actor
+        self.ctx.tasks.submit(
+            lambda: set_policy(repo, row.account.id, policy, actor=actor),
+            lambda _: self.reload(),
+            self._fail,
+        )
+
+    def _ask(self, text: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Remove account",
+            text,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def remove_selected(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        text = (
+            f"Remove “{row.account.name}” from this computer? Its calendars and appointments "
+            "are removed here; nothing is deleted on the server."
+        )
+        if row.unsent:
+            text += (
+                f"\n\n{row.unsent} change{'s' if row.unsent != 1 else ''} not yet sent will be "
+                "LOST. Sync first to keep them."
+            )
+        if not self.confirm(text):
+            return
+        repo, actor, account = self.ctx.session.repo, self.ctx.actor, row.account
+        self.ctx.tasks.submit(
+            lambda: svc.remove_account(repo, account, actor=actor, discard_unsent=True),
+            lambda _: self._changed(),
+            self._fail,
+        )
+
+    def _changed(self) -> None:
+        self.reload()
+        if self._after is not None:
+            self._after()
+
+    # --- adding ----------------------------------------------------------------------------
+
+    def _preset_changed(self) -> None:
+        key = str(self.preset.currentData())
+        preset = self._presets[key]
+        self.help.setText(preset.password_help)
+        self.url.setPlaceholderText(preset.url or "https://calendar.example.org/ or a domain")
+        if preset.url and not self.url.text().strip():
+            self.url.setText(preset.url)
+        elif not preset.url and self.url.text().strip() in {
+            p.url for p in self._presets.values() if p.url
+        }:
+            self.url.clear()
+        self.username.setPlaceholderText(
+            "Apple ID (e-mail)" if key == "icloud" else "user name or e-mail"
+        )
+
+    def _form(self) -> tuple[str, str, str, str]:
+        return (
+            self.url.text().strip(),
+            self.username.text().strip(),
+            self.password.text(),
+            str(self.preset.currentData()),
+        )
+
+    def test_connection(self) -> None:
+        """Discover the account's calendars on a worker thread. GUI thread; returns at once."""
+        url, user, password, preset = self._form()
+        self.test_button.setEnabled(False)
+        self.add_button.setEnabled(False)
+        self.calendars.clear()
+        self.test_result.setStyleSheet("")
+        self.test_result.setText("Connecting…")
+        discover = self._discover
+        self.discovery = run_in_thread(
+            lambda: discover(url, user, password, preset), self._found, self._not_found
+        )
+
+    def _found(self, calendars: Sequence[RemoteCalendar]) -> None:
+        self.test_button.setEnabled(True)
+        self.found = list(calendars)
+        self.calendars.clear()
+        for i, cal in enumerate(self.found):
+            color = cal.color or svc.PALETTE[i % len(svc.PALETTE)]
+            label = cal.name + ("   (read-only)" if cal.read_only else "")
+            item = QListWidgetItem(swatch(color[:7]), label)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.calendars.addItem(item)
+        self.test_result.setStyleSheet("color: #15803d;")
+        if self.found:
+            self.test_result.setText(
+                f"Connected: {len(self.found)} calendar{'s' if len(self.found) != 1 else ''} "
+                "found. Tick the ones to keep on this computer."
+            )
+        else:
+            self.test_result.setText("Connected, but the account has no event calendars.")
+        self.add_button.setEnabled(bool(self.found))
+
+    def _not_found(self, err: Exception) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setStyleSheet("color: #b91c1c;")
+        self.test_result.setText(str(err) or "The connection failed.")
+
+    def chosen(self) -> list[RemoteCalendar]:
+        return [
+            cal
+            for i, cal in enumerate(self.found)
+            if (item := self.calendars.item(i)) is not None
+            and item.checkState() == Qt.CheckState.Checked
+        ]
+
+    def add_account(self) -> None:
+        chosen = self.chosen()
+        if not chosen:
+            self.test_result.setStyleSheet("color: #b91c1c;")
+            self.test_result.setText("Tick at least one calendar.")
+            return
+        url, user, password, preset = self._form()
+        name = self.name.text().strip() or None
+        repo, actor = self.ctx.session.repo, self.ctx.actor
+
+        def job() -> Account:
+            account, _ = svc.add_caldav_account(
+                repo,
+                url=url,
+                username=user,
+                password=password,
+                preset=preset,
+                calendars=chosen,
+                name=name,
+                actor=actor,
+            )
+            return account
+
+        def done(account: Account) -> None:
+            self.password.clear()
+            self.calendars.clear()
+            self.found = []
+            self.add_button.setEnabled(False)
+            self.test_result.setStyleSheet("color: #15803d;")
+            self.test_result.setText(f"Added “{account.name}”. Its calendars sync now.")
+            self._changed()
+
+        def failed(err: Exception) -> None:
+            self.test_result.setStyleSheet("color: #b91c1c;")
+            self.test_result.setText(str(err))
+
+        self.ctx.tasks.submit(job, done, failed)
