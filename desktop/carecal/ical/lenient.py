@@ -24,6 +24,10 @@ MAX_BYTES = 64 * 1024 * 1024
 # A content line starts with a name token followed by ';' (parameters) or ':' (value).
 _NAME_RE = re.compile(r"[A-Za-z0-9-]+[ \t]*[;:]")
 _NEWLINES_RE = re.compile(r"\r\n|\r|\n")
+# A line head icalendar would split the same way as ``str.split``: a name token, parameters
+# whose values hold no quote, escape, list comma, RFC 6868 caret, blank or control character,
+# then the value colon.
+_SIMPLE_HEAD_RE = re.compile(r"([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+=[^;:,\"\\^\s\x00-\x1f\x7f]+)*):")
 
 
 @dataclass(slots=True)
@@ -104,6 +108,19 @@ def decode(data: bytes) -> tuple[str, str | None]:
 
 def make_line(text: str, physical: str | None = None) -> Line:
     """Split one unfolded content line; raises ValueError when it is not a content line."""
+    simple = _SIMPLE_HEAD_RE.match(text)
+    if simple is not None:
+        # Nearly every real line: plain parameters, nothing quoted or escaped before the value.
+        # Splitting it by hand gives what icalendar's parser gives, many times faster.
+        name = simple.group(1).upper()
+        simple_params: dict[str, str] = {}
+        if simple.group(2):
+            for part in simple.group(2)[1:].split(";"):
+                key, _, val = part.partition("=")
+                simple_params[key.upper()] = val
+        return Line(
+            name, simple_params, text[simple.end() :], text if physical is None else physical
+        )
     name, params, value = Contentline(text).raw_parts()  # type: ignore[no-untyped-call]
     flat: dict[str, str] = {}
     for key, val in params.items():

@@ -356,8 +356,9 @@ def vevent_to_event(block: Block, resolver: TzResolver, calendar_id: str) -> Con
         reminder_minutes=_reminder(block),
         sequence=sequence,
         raw=block.text(),
+        **_own_fields(block, notes),  # type: ignore[arg-type]
     )
-    return Converted(event.with_changes(**_own_fields(block, notes)), notes)
+    return Converted(event, notes)
 
 
 def describe(block: Block, index: int) -> str:

@@ -25,6 +25,7 @@ from carecal.domain.errors import (
 from carecal.domain.models import Account, Calendar, ProviderKind
 from carecal.providers.base import Capability, Provider, PullResult, RemoteCalendar
 from carecal.store.repo import Repository
+from carecal.store.syncbulk import PulledItem, store_pulled_batch
 from carecal.store.syncstate import SyncStore
 from carecal.sync import actions
 from carecal.sync.actions import CalendarReport, Context, Progress
@@ -290,14 +291,35 @@ async def _apply_pull(
     cal = ctx.calendar.id
     total = len(planned)
     # Batches of items per transaction; the token goes into the last batch's transaction, so
-    # it never claims changes that are not stored.
+    # it never claims changes that are not stored. Items taken as they are (Apply: no local
+    # edits pending) are written together (one statement per table and one audit entry per
+    # batch); the others take the careful per-item path, each in its own savepoint.
     starts = list(range(0, total, PULL_BATCH)) or [0]
     for start in starts:
+        _check(opts)
         batch = planned[start : start + PULL_BATCH]
+        bulk: list[PulledItem] = []
+        careful: list[actions.PullActionT] = []
+        for offset, action in enumerate(batch):
+            _progress(opts, "pull", start + offset, total)
+            if not isinstance(action, Apply):
+                careful.append(action)
+                continue
+            item = action.item
+            try:
+                events = actions.remote_events(ctx, item)
+            except (AuthExpired, TransientError):
+                raise
+            except CarecalError as exc:
+                ctx.report.errors.append(f"{ctx.calendar.name}: not received: {exc}")
+                continue
+            bulk.append(PulledItem(item.uid, events, item.ref.remote_id, item.ref.version))
+        _check(opts)
         with store.transaction():
-            for offset, action in enumerate(batch):
+            if bulk:
+                store_pulled_batch(ctx.repo, cal, bulk, actor=ctx.actor)
+            for action in careful:
                 _check(opts)
-                _progress(opts, "pull", start + offset, total)
                 try:
                     with store.transaction():
                         await _apply_one(ctx, action)
@@ -308,6 +330,8 @@ async def _apply_pull(
             if start == starts[-1] and _token_moves(ctx, planned, result):
                 store.save_token(cal, result.state)
                 ctx.token_saved = True
+        # Counted only once the batch is stored: a failed batch pulled nothing.
+        ctx.report.pulled += len(bulk)
     _progress(opts, "pull", total, total)
 
 
@@ -322,18 +346,8 @@ def _token_moves(ctx: Context, planned: list[actions.PullActionT], result: PullR
 async def _apply_one(ctx: Context, action: actions.PullActionT) -> None:
     cal = ctx.calendar.id
     store = ctx.store
-    if isinstance(action, Apply):
-        item = action.item
-        events = actions.remote_events(ctx, item)
-        store.replace_item(
-            cal,
-            item.uid,
-            events,
-            actor=ctx.actor,
-            agreed=(item.ref.remote_id, item.ref.version, None),
-        )
-        ctx.report.pulled += 1
-    elif isinstance(action, Merge):
+    # Apply actions never come here: _apply_pull stores them in bulk.
+    if isinstance(action, Merge):
         await actions.reconcile(
             ctx, action.item.uid, store.item(cal, action.item.uid), action.item, None
         )
