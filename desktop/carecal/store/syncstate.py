@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from carecal.domain.errors import NotFound
+from carecal.domain.errors import NotFound, StoreError
 from carecal.domain.models import Account, Calendar, Event, ProviderKind
 from carecal.store.codec import doc_to_event, event_doc, recurrence_key
 from carecal.store.outbox import OpState, OutboxOp, _op
@@ -201,9 +201,67 @@ class SyncStore:
         ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
+    def record_sending(self, calendar_id: str, uid: str, events: Sequence[Event]) -> None:
+        """Durably note the item's events as a create/update is about to send them, in their
+        own transaction (committed before the request goes out). Kept until the agreed state
+        is saved; a version already noted is not added twice."""
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO sync_sending (calendar_id, uid, docs, sent_at) "
+                "VALUES (?, ?, ?, ?)",
+                (calendar_id, uid, self._encode(keyed(events)) or "{}", self._repo._now()),
+            )
+
+    def sent_versions(self, calendar_id: str, uid: str) -> list[dict[str, Event]]:
+        """Every version of the item sent since its agreed state was last saved, oldest first
+        (the server may hold any of them: answers can be lost)."""
+        rows = self._db.execute(
+            "SELECT docs FROM sync_sending WHERE calendar_id = ? AND uid = ? "
+            "ORDER BY sent_at, rowid",
+            (calendar_id, uid),
+        ).fetchall()
+        return [self._decode(r[0]) or {} for r in rows]
+
+    def queued_versions(
+        self, calendar_id: str, uid: str, base: Mapping[str, Event]
+    ) -> list[dict[str, Event]]:
+        """The item as it stood after each of its unsent ops, replayed onto ``base``, oldest
+        first. A push sends the item as it stands, so any of these may be on the server when
+        an earlier push's answer (and whatever it noted) was lost. Ops whose payload carries
+        no event document are skipped."""
+        rows = self._db.execute(
+            f"SELECT kind, payload FROM outbox WHERE calendar_id = ? AND {_UID} = ? "
+            "AND state != 'done' ORDER BY seq",
+            (calendar_id, uid),
+        ).fetchall()
+        tz = self._repo._floating_tz()
+        current = dict(base)
+        found: list[dict[str, Event]] = []
+        for kind, payload in rows:
+            doc = json.loads(payload)
+            if kind == "delete":
+                current.pop(str(doc.get("recurrence_id") or ""), None)
+            elif "participants" in doc:
+                try:
+                    event = doc_to_event(doc, tz)
+                except StoreError:
+                    continue  # an unreadable old payload only loses a hint
+                current[item_key(event)] = event
+            else:
+                continue
+            found.append(dict(current))
+        return found
+
+    def _clear_sending(self, calendar_id: str, uid: str) -> None:
+        self._db.execute(
+            "DELETE FROM sync_sending WHERE calendar_id = ? AND uid = ?", (calendar_id, uid)
+        )
+
     def _set_item(
         self, calendar_id: str, uid: str, remote_id: str, version: str | None, base: str
     ) -> None:
+        # The remote version is known again: what was sent before it no longer matters.
+        self._clear_sending(calendar_id, uid)
         # A remote id reused under another UID (deleted and re-created elsewhere) replaces it.
         self._db.execute(
             "DELETE FROM sync_items WHERE calendar_id = ? AND remote_id = ? AND uid != ?",
@@ -241,6 +299,7 @@ class SyncStore:
             self._db.execute(
                 "DELETE FROM sync_items WHERE calendar_id = ? AND uid = ?", (calendar_id, uid)
             )
+            self._clear_sending(calendar_id, uid)
             self._drop_tombstones(calendar_id, uid)
             if upto_seq is not None:
                 self.mark_done(calendar_id, uid, upto_seq)

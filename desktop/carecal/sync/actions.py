@@ -90,8 +90,11 @@ def remote_events(ctx: Context, item: RemoteItem) -> list[Event]:
 
 async def push_create(ctx: Context, uid: str, upto: int) -> None:
     local = ctx.store.local_events(ctx.calendar.id, uid)
+    raw = build_raw(ctx.provider, local)
+    # Noted before the request: if the answer is lost, the next run recognises our own write.
+    ctx.store.record_sending(ctx.calendar.id, uid, local)
     try:
-        ref = await ctx.provider.create(ctx.remote, uid, build_raw(ctx.provider, local))
+        ref = await ctx.provider.create(ctx.remote, uid, raw)
     except PreconditionFailed:
         # The server has it (our earlier create whose answer was lost, or another device):
         # find it and merge, never a second copy.
@@ -112,8 +115,10 @@ async def find_remote(ctx: Context, uid: str) -> RemoteItem | None:
 async def push_update(ctx: Context, uid: str, agreed: SyncItem, upto: int) -> None:
     local = ctx.store.local_events(ctx.calendar.id, uid)
     ref = RemoteRef(agreed.remote_id, agreed.remote_version)
+    raw = build_raw(ctx.provider, local)
+    ctx.store.record_sending(ctx.calendar.id, uid, local)
     try:
-        new_ref = await ctx.provider.update(ctx.remote, ref, build_raw(ctx.provider, local))
+        new_ref = await ctx.provider.update(ctx.remote, ref, raw)
     except PreconditionFailed:
         try:
             current = await ctx.provider.get(ctx.remote, agreed.remote_id)
@@ -131,7 +136,20 @@ async def push_update(ctx: Context, uid: str, agreed: SyncItem, upto: int) -> No
 
 async def push_delete(ctx: Context, uid: str, agreed: SyncItem | None, upto: int) -> None:
     if agreed is None:
-        ctx.store.forget_item(ctx.calendar.id, uid, upto)  # never reached the server
+        if ctx.store.sent_versions(ctx.calendar.id, uid):
+            # A create went out and its answer never came: the server may hold the item.
+            found = await find_remote(ctx, uid)
+            if found is not None:
+                theirs = keyed(remote_events(ctx, found))
+                if own_version(ctx, uid, None, theirs) is None:
+                    # Another client wrote over it meanwhile: their edit against our delete.
+                    await conflict(
+                        ctx, uid, "local_deleted", None, theirs, found, ["deleted"], upto
+                    )
+                    return
+                await ctx.provider.delete(ctx.remote, found.ref)
+                ctx.report.pushed += 1
+        ctx.store.forget_item(ctx.calendar.id, uid, upto)  # gone, or never reached the server
         return
     ref = RemoteRef(agreed.remote_id, agreed.remote_version)
     try:
@@ -143,14 +161,33 @@ async def push_delete(ctx: Context, uid: str, agreed: SyncItem | None, upto: int
             ctx.store.forget_item(ctx.calendar.id, uid, upto)
             return
         theirs = keyed(remote_events(ctx, current))
-        if not _differs(agreed.base, theirs):
-            # Only its version moved (a server rewrite): delete that version.
+        if (
+            not _differs(agreed.base, theirs)
+            or own_version(ctx, uid, agreed.base, theirs) is not None
+        ):
+            # Only its version moved (a server rewrite, or our own update whose answer was
+            # lost): delete that version.
             await ctx.provider.delete(ctx.remote, current.ref)
         else:
             await conflict(ctx, uid, "local_deleted", agreed, theirs, current, ["deleted"], upto)
             return
     ctx.store.forget_item(ctx.calendar.id, uid, upto)
     ctx.report.pushed += 1
+
+
+def own_version(
+    ctx: Context, uid: str, base: dict[str, Event] | None, theirs: dict[str, Event]
+) -> dict[str, Event] | None:
+    """The version this computer sent earlier (a create/update whose answer never arrived)
+    that the remote now holds field for field, or None when the remote holds something else.
+    Candidates: what pushes noted before sending, then the item after each unsent op (a push
+    may have sent any of those; the note is gone when the whole run's writes were lost)."""
+    cal = ctx.calendar.id
+    candidates = [
+        *reversed(ctx.store.sent_versions(cal, uid)),
+        *reversed(ctx.store.queued_versions(cal, uid, base or {})),
+    ]
+    return next((c for c in candidates if not _differs(c, theirs)), None)
 
 
 def _differs(a: dict[str, Event], b: dict[str, Event]) -> bool:
@@ -168,8 +205,15 @@ async def reconcile(
     local = keyed(ctx.store.local_events(cal, uid))
     theirs = keyed(remote_events(ctx, current))
     base = agreed.base if agreed is not None else None
+    own = own_version(ctx, uid, base, theirs)
+    if own is not None:
+        # The remote holds what this computer sent last time (the answer was lost before the
+        # agreed state was saved): that is the agreed base, not another client's edit.
+        base = own
     if not local:
         if base is not None and not _differs(base, theirs):
+            if own is not None:
+                ctx.store.rebase(cal, uid, current.ref.remote_id, current.ref.version, own)
             return  # the remote only echoed; our delete goes out with the next push
         await conflict(ctx, uid, "local_deleted", agreed, theirs, current, ["deleted"], upto)
         return
@@ -202,8 +246,10 @@ async def reconcile(
         ctx.repush = True
         ctx.report.pulled += 1
         return
+    raw = build_raw(ctx.provider, merged)
+    ctx.store.record_sending(cal, uid, merged)
     try:
-        ref = await ctx.provider.update(ctx.remote, current.ref, build_raw(ctx.provider, merged))
+        ref = await ctx.provider.update(ctx.remote, current.ref, raw)
     except PreconditionFailed:
         # Moved again meanwhile: store the merge, the next run merges once more.
         ctx.store.replace_item(

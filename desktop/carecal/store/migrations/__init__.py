@@ -18,7 +18,7 @@ import peewee
 
 from carecal.domain.errors import StoreError
 
-_MODULES = ("0001_initial", "0002_search_index", "0003_sync")
+_MODULES = ("0001_initial", "0002_search_index", "0003_sync", "0004_sync_sending")
 
 
 class Executor(Protocol):
