@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from carecal.domain.models import Event
 from carecal.store.codec import event_doc
 from carecal.store.rows import chunks, marks
-from carecal.store.syncstate import item_key
+from carecal.store.syncstate import item_key, with_local_ids
 
 if TYPE_CHECKING:
     from carecal.store.repo import Repository
@@ -55,32 +55,6 @@ def _local_by_uid(
     return found
 
 
-def _stored_events(calendar_id: str, item: PulledItem, before: dict[str, Event]) -> list[Event]:
-    """The item's events as they will be stored: local ids kept (matched by recurrence id),
-    overrides pointing at the master."""
-    incoming = {item_key(e): e for e in item.events}
-    master_key = next((k for k, e in incoming.items() if e.recurrence_id is None), None)
-    master_id = None
-    if master_key is not None:
-        old = before.get(master_key)
-        master_id = old.id if old is not None else incoming[master_key].id
-    stored: list[Event] = []
-    for key, event in incoming.items():
-        old = before.get(key)
-        wanted = (
-            old.id if old is not None else event.id,
-            calendar_id,
-            item.uid,
-            master_id if event.recurrence_id is not None else None,
-        )
-        if wanted != (event.id, event.calendar_id, event.uid, event.master_id):
-            event = event.with_changes(
-                id=wanted[0], calendar_id=wanted[1], uid=wanted[2], master_id=wanted[3]
-            )
-        stored.append(event)
-    return stored
-
-
 def store_pulled_batch(
     repo: Repository, calendar_id: str, items: Sequence[PulledItem], *, actor: str
 ) -> dict[str, list[Event]]:
@@ -107,7 +81,9 @@ def store_pulled_batch(
     listed: list[dict[str, Any]] = []
     for item in items:
         before = {item_key(e): e for e in local.get(item.uid, ())}
-        stored = _stored_events(calendar_id, item, before)
+        stored = with_local_ids(
+            calendar_id, item.uid, {item_key(e): e for e in item.events}, before
+        )
         result[item.uid] = stored
         keys = {item_key(e) for e in stored}
         gone.extend(e for k, e in before.items() if k not in keys)

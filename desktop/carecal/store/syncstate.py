@@ -40,6 +40,34 @@ def keyed(events: Sequence[Event]) -> dict[str, Event]:
     return {item_key(e): e for e in events}
 
 
+def with_local_ids(
+    calendar_id: str, uid: str, incoming: Mapping[str, Event], before: Mapping[str, Event]
+) -> list[Event]:
+    """An item's incoming events as the store will hold them: the local ids of the events they
+    replace kept (matched by recurrence id, so views and undo keep pointing at them), the item's
+    calendar and UID, and overrides pointing at the master. Any thread; raises nothing."""
+    master_key = next((k for k, e in incoming.items() if e.recurrence_id is None), None)
+    master_id = None
+    if master_key is not None:
+        old = before.get(master_key)
+        master_id = old.id if old is not None else incoming[master_key].id
+    stored: list[Event] = []
+    for key, event in incoming.items():
+        old = before.get(key)
+        wanted = (
+            old.id if old is not None else event.id,
+            calendar_id,
+            uid,
+            master_id if event.recurrence_id is not None else None,
+        )
+        if wanted != (event.id, event.calendar_id, event.uid, event.master_id):
+            event = event.with_changes(
+                id=wanted[0], calendar_id=wanted[1], uid=wanted[2], master_id=wanted[3]
+            )
+        stored.append(event)
+    return stored
+
+
 @dataclass(frozen=True, slots=True)
 class SyncItem:
     """What the local mirror and the remote last agreed on for one item."""
@@ -351,21 +379,8 @@ class SyncStore:
             now = self._repo._now()
             before = keyed(self.local_events(calendar_id, uid))
             incoming = keyed(events)
-            master_key = next((k for k, e in incoming.items() if e.recurrence_id is None), None)
-            master_id = None
-            if master_key is not None:
-                old = before.get(master_key)
-                master_id = old.id if old is not None else incoming[master_key].id
-            stored: list[Event] = []
-            for key, event in incoming.items():
-                old = before.get(key)
-                fixed = event.with_changes(
-                    id=old.id if old is not None else event.id,
-                    calendar_id=calendar_id,
-                    uid=uid,
-                    master_id=master_id if event.recurrence_id is not None else None,
-                )
-                stored.append(fixed)
+            stored = with_local_ids(calendar_id, uid, incoming, before)
+            master_id = next((e.id for e in stored if e.recurrence_id is None), None)
             gone = [e for k, e in before.items() if k not in incoming]
             if gone:
                 self._rows.delete(gone, now)
