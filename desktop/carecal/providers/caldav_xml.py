@@ -80,6 +80,16 @@ def multiget_body(hrefs: Iterable[str]) -> bytes:
     ).encode()
 
 
+def calendar_query_body() -> bytes:
+    """A calendar-query REPORT for the ETag and calendar data of every resource of a calendar:
+    a filter on VCALENDAR alone matches every calendar object resource (RFC 4791 §9.7.1)."""
+    return (
+        f'{_HEAD}<C:calendar-query xmlns:D="DAV:" xmlns:C="{CAL}">'
+        "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+        '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>'
+    ).encode()
+
+
 def parse_multistatus(body: bytes) -> Multistatus:
     """Parse a 207 body. Raises MalformedResponse."""
     try:
