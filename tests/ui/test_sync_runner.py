@@ -26,7 +26,7 @@ def _runner(ctx: UiContext, provider: object, **kw: float) -> SyncRunner:
 
 def test_long_sync_runs_off_the_gui_thread_and_the_ui_keeps_ticking(ctx, qtbot) -> None:  # type: ignore[no-untyped-def]
     remote = make_remote(ctx.session.repo)
-    fill(remote, 3000)
+    fill(remote, 20_000)  # the size for a first sync that must not freeze the window
     runner = _runner(ctx, remote.provider)
     ticks: list[float] = []
     timer = QTimer()
@@ -49,8 +49,8 @@ def test_long_sync_runs_off_the_gui_thread_and_the_ui_keeps_ticking(ctx, qtbot) 
     elapsed = time.monotonic() - started
     result: CycleResult = blocker.args[0]
     assert result.ok and result.changed
-    assert result.reports[0].calendars[0].pulled == 3000
-    assert len(ctx.session.repo.find_by_uid(remote.calendar.id, "item-2999@test")) == 1
+    assert result.reports[0].calendars[0].pulled == 20_000
+    assert len(ctx.session.repo.find_by_uid(remote.calendar.id, "item-19999@test")) == 1
     # Progress arrived on the GUI thread, throttled (not one signal per item).
     assert threads == {threading.main_thread().name}
     assert progress and len(progress) < 1000
