@@ -15,6 +15,7 @@ from carecal.services.session import Session
 from carecal.ui.context import UiContext
 from carecal.ui.events import AppEvents
 from carecal.ui.main_window import MainWindow
+from carecal.ui.network_watch import NetworkWatch
 from carecal.ui.sync_runner import SyncRunner
 from carecal.ui.tasks import DbWorker
 from carecal.ui.theme import apply_theme
@@ -44,6 +45,7 @@ def run(start_session: Callable[[], Session]) -> int:
     sync = SyncRunner(session.db)
     ctx = UiContext(session=session, tasks=worker, events=AppEvents(), sync=sync)
     sync.attach(ctx.events)
+    network = NetworkWatch(sync.network_back)  # kept alive for the life of the window
     window = MainWindow(ctx)
     restore_hook = install_error_hook(window)
     window.show()
@@ -52,6 +54,7 @@ def run(start_session: Callable[[], Session]) -> int:
         return int(app.exec())
     finally:
         restore_hook()
+        network.deleteLater()
         sync.stop()
         worker.shutdown()
         session.close()
