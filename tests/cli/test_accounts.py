@@ -17,10 +17,8 @@ from tests.integration.servers import (
     PASSWORD,
     USERNAME,
     ServerInfo,
-    _stop,
-    _wait_until_up,
-    free_port,
     radicale_server,
+    running_radicale,
 )
 
 __all__ = ["radicale_server"]
@@ -30,29 +28,13 @@ __all__ = ["radicale_server"]
 def guarded_radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Radicale that checks passwords (htpasswd, plain), for the wrong-password path."""
     root = tmp_path_factory.mktemp("radicale-auth")
-    port = free_port()
     (root / "users").write_text(f"{USERNAME}:{PASSWORD}\n")
-    config = root / "config"
-    config.write_text(
-        f"[server]\nhosts = 127.0.0.1:{port}\n"
+    auth = (
         f"[auth]\ntype = htpasswd\nhtpasswd_filename = {root / 'users'}\n"
         "htpasswd_encryption = plain\ndelay = 0\n"
-        f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
-        "[logging]\nlevel = warning\nmask_passwords = True\n"
     )
-    log = root / "server.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "radicale", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_up(proc, base, log)
-        yield base
-    finally:
-        _stop(proc)
+    with running_radicale(root, auth=auth) as server:
+        yield server.base_url
 
 
 def stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:

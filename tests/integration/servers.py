@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,20 +112,25 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def radicale_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerInfo]:
     """Radicale with no authentication (any login is accepted as that user), no auth delay,
     filesystem storage in a temporary folder, default report limits."""
-    root = tmp_path_factory.mktemp("radicale")
+    with running_radicale(tmp_path_factory.mktemp("radicale")) as server:
+        yield server
+
+
+NO_AUTH = "[auth]\ntype = none\ndelay = 0\n"
+
+
+@contextmanager
+def running_radicale(root: Path, *, auth: str = NO_AUTH, extra: str = "") -> Iterator[ServerInfo]:
+    """A Radicale on a free 127.0.0.1 port with its storage and log under ``root``; ``auth`` and
+    ``extra`` are config sections (e.g. htpasswd, a lower report limit). Stopped on exit."""
     port = free_port()
     config = root / "config"
     config.write_text(
-        "[server]\n"
-        f"hosts = 127.0.0.1:{port}\n"
-        "[auth]\n"
-        "type = none\n"
-        "delay = 0\n"
-        "[storage]\n"
-        f"filesystem_folder = {root / 'collections'}\n"
-        "[logging]\n"
-        "level = warning\n"
-        "mask_passwords = True\n"
+        f"[server]\nhosts = 127.0.0.1:{port}\n"
+        f"{auth}"
+        f"[storage]\nfilesystem_folder = {root / 'collections'}\n"
+        "[logging]\nlevel = warning\nmask_passwords = True\n"
+        f"{extra}"
     )
     log = root / "server.log"
     with log.open("wb") as out:

@@ -158,6 +158,9 @@ def set_password(session: Session, args: argparse.Namespace) -> int:
 
 
 def list_calendars(session: Session, args: argparse.Namespace) -> int:
+    """Mirrored calendars with their sync state. ``last_sync_at`` is when a sync last stored
+    something for the calendar: a sync that finds nothing new writes nothing, so this is not
+    the time of the last check (``carecal sync`` prints that run's result itself)."""
     statuses = svc.calendar_statuses(session.repo)
     records = [
         {
@@ -189,7 +192,7 @@ def list_calendars(session: Session, args: argparse.Namespace) -> int:
         for s in statuses
     ]
     write_table(
-        ("NAME", "ACCOUNT", "READ-ONLY", "LAST SYNC", "UNSENT", "ERROR", "ID"),
+        ("NAME", "ACCOUNT", "READ-ONLY", "LAST SYNCED CHANGE", "UNSENT", "ERROR", "ID"),
         rows,
         empty="No calendars.",
     )

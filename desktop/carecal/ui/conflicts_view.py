@@ -300,10 +300,7 @@ class ConflictInbox(QDialog):
         self.reload()
 
     def _tz(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.ctx.session.repo.settings().display_tz)
-        except (KeyError, ValueError):
-            return ZoneInfo("UTC")
+        return self.ctx.session.events.display_zone()
 
     def _fail(self, err: Exception) -> None:
         if self._on_error is not None:

@@ -90,7 +90,7 @@ def load_view_data(
     """
     repo = ctx.session.repo
     settings = repo.settings()
-    tz = ZoneInfo(settings.display_tz)
+    tz = ctx.session.events.display_zone()
     calendars = {c.id: c for c in repo.list_calendars()}
     shown = [cid for cid in calendars if cid not in hidden]
     start = datetime.combine(first_day, time(), tz)

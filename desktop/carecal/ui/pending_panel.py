@@ -117,10 +117,7 @@ class PendingPanel(QDialog):
             self._on_error(err)
 
     def _tz(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.ctx.session.repo.settings().display_tz)
-        except (KeyError, ValueError):
-            return ZoneInfo("UTC")
+        return self.ctx.session.events.display_zone()
 
     def _show(self, rows: list[PendingRow]) -> None:
         self.rows = rows

@@ -68,10 +68,7 @@ class SyncControls:
             self._on_error(err)
 
     def _tz(self) -> ZoneInfo:
-        try:
-            return ZoneInfo(self.ctx.session.repo.settings().display_tz)
-        except (KeyError, ValueError):
-            return ZoneInfo("UTC")
+        return self.ctx.session.events.display_zone()
 
     # --- status -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Schema version 1: every table of the local mirror.
 
 Written as plain SQL on purpose: a migration must keep meaning the same schema forever, whatever
-the peewee models in ``store.tables`` turn into later.
+the code that reads the tables turns into later.
 """
 
 from __future__ import annotations
