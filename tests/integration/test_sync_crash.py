@@ -138,9 +138,15 @@ class Edits:
                 self.model.items[uid].event_id = str(rows[0]["id"])
 
     def local_import(self) -> None:
-        """Rewrite a few alive items in one ``carecal import`` (all three text fields)."""
-        alive = self.model.alive()
-        chosen = self.rng.sample(alive, min(len(alive), self.rng.randint(2, 6)))
+        """Rewrite a few alive items in one ``carecal import`` (all three text fields).
+
+        Only items this computer has seen (``event_id`` learned), as for the single commands:
+        importing a UID it never pulled is a *create* here, and if the other client deletes its
+        own copy meanwhile, Carecal rightly pushes the new appointment, which the model (last
+        write wins, by UID) would count as a delete that failed to win.
+        """
+        known = [e for e in self.model.alive() if e.event_id is not None]
+        chosen = self.rng.sample(known, min(len(known), self.rng.randint(2, 6)))
         writes = [(exp, {f: self.text(f) for f in EVENT_FIELDS}) for exp in chosen]
         if not writes:
             return
