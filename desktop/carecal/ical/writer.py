@@ -196,10 +196,12 @@ def event_to_vevent(event: Event) -> str:
     """The VEVENT text (CRLF lines, folded) for ``event``.
 
     With ``event.raw`` set, the raw text is patched: only properties of fields that differ from
-    what the raw text says are rewritten. Any thread; CPU only; raises nothing (an unreadable
-    raw text is replaced by a fresh rendering, with a log line).
+    what the raw text says are rewritten. A raw that is not iCalendar at all (a provider's own
+    representation, such as Google's event JSON) is not patched: the event is rendered anew.
+    Any thread; CPU only; raises nothing (an unreadable raw text is replaced by a fresh
+    rendering, with a log line).
     """
-    if not event.raw:
+    if not event.raw or not event.raw.lstrip().upper().startswith("BEGIN:"):
         return _fresh(event).text()
     try:
         block = parse_block(event.raw)

@@ -14,7 +14,6 @@ from datetime import datetime
 from carecal.domain.errors import NotFound, PreconditionFailed
 from carecal.domain.merge import merge_item
 from carecal.domain.models import Account, Calendar, Event
-from carecal.ical.writer import event_to_vevent
 from carecal.providers.base import Provider, RemoteCalendar, RemoteItem, RemoteRef
 from carecal.store.repo import Repository
 from carecal.store.syncstate import SyncItem, SyncStore, keyed
@@ -78,14 +77,25 @@ class Context:
 
 
 def build_raw(provider: Provider, events: Sequence[Event]) -> str:
-    """The item's remote text: each event's raw patched with its current fields."""
+    """The item's remote representation, master first. Each provider patches the events' own
+    ``raw`` (iCalendar for CalDAV, the stored resource JSON for Google) with their fields."""
     ordered = sorted(events, key=lambda e: e.recurrence_id is not None)
-    return provider.to_raw([e.with_changes(raw=event_to_vevent(e)) for e in ordered])
+    return provider.to_raw(ordered)
 
 
 def remote_events(ctx: Context, item: RemoteItem) -> list[Event]:
-    """Raises IcsError (a PERMANENT item error) for an unreadable item."""
-    return ctx.provider.to_events(item, ctx.calendar.id)
+    """The remote item as local events. A provider that hides details from its remote (Google's
+    privacy levels) gets the item's local events to put back what it withheld, so a masked
+    title never overwrites the real one. Raises IcsError (a PERMANENT item error) for an
+    unreadable item."""
+    events = ctx.provider.to_events(item, ctx.calendar.id)
+    unmask = getattr(ctx.provider, "unmask", None)
+    if unmask is not None and events:
+        local = ctx.store.local_events(ctx.calendar.id, item.uid)
+        if local:
+            restored: list[Event] = unmask(events, local)
+            return restored
+    return events
 
 
 async def push_create(ctx: Context, uid: str, upto: int) -> None:
@@ -108,6 +118,12 @@ async def push_create(ctx: Context, uid: str, upto: int) -> None:
 
 
 async def find_remote(ctx: Context, uid: str) -> RemoteItem | None:
+    """The remote item holding ``uid``, or None. A provider that can look one UID up (Google's
+    events.list by iCalUID) is asked directly; otherwise the calendar is listed."""
+    finder = getattr(ctx.provider, "find", None)
+    if finder is not None:
+        found: RemoteItem | None = await finder(ctx.remote, uid)
+        return found
     listing = await ctx.provider.pull(ctx.remote, None)
     return next((i for i in listing.changed if i.uid == uid), None)
 

@@ -80,11 +80,13 @@ _UID_LINE = re.compile(r"^UID[;:].*(?:\r?\n[ \t].*)*", re.M)
 
 
 def _copy_with_uid(events: Sequence[Event], uid: str) -> list[Event]:
-    """The events as a new item: fresh ids and UID (the raw text's UID rewritten too)."""
+    """The events as a new item: fresh ids and UID (the raw text's UID rewritten too; a raw
+    that is not iCalendar, such as Google's event JSON, names the old item and is dropped)."""
     ids = {e.id: new_id() for e in events}
     out = []
     for e in events:
-        raw = _UID_LINE.sub(lambda _m: f"UID:{uid}", e.raw, count=1) if e.raw else None
+        ical = e.raw is not None and e.raw.lstrip().upper().startswith("BEGIN:")
+        raw = _UID_LINE.sub(lambda _m: f"UID:{uid}", e.raw, count=1) if ical and e.raw else None
         out.append(
             e.with_changes(
                 id=ids[e.id],
