@@ -295,3 +295,11 @@ class Settings:
     day_end_hour: int = 20
     slot_minutes: int = 15
     default_duration_minutes: int = 50
+    # Front-desk kiosk (services.kiosk): how patients are named on its screens ("initials",
+    # "short" = first name + last initial, "full"), whether patients may check themselves in,
+    # seconds of no input before it returns to its start screen, and the salted hash of the PIN
+    # that leaves it ("" = no PIN set: the kiosk refuses to open). Never the PIN itself.
+    kiosk_names: str = "short"
+    kiosk_self_checkin: bool = False
+    kiosk_idle_seconds: int = 60
+    kiosk_pin_hash: str = ""
