@@ -7,10 +7,16 @@ import pytest
 
 from carecal.providers.memory import MemoryProvider
 from carecal.store.audit import AuditEntry
-from carecal.sync.engine import PULL_BATCH
+from carecal.sync import engine
 from tests.sync.helpers import Replica, vevent
 
+PULL_BATCH = 200  # smaller than the engine's, so a few hundred items make several batches
 N_ITEMS = 450  # two full batches and a part of a third
+
+
+@pytest.fixture(autouse=True)
+def _small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine, "PULL_BATCH", PULL_BATCH)
 
 
 def _fill(provider: MemoryProvider, n: int = N_ITEMS) -> list[str]:

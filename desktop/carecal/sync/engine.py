@@ -49,7 +49,10 @@ log = logging.getLogger(__name__)
 MASS_DELETE_MAX = 50
 MASS_DELETE_FRACTION = 0.5
 MASS_DELETE_MIN = 5  # the "half of a calendar" rule starts at this many events
-PULL_BATCH = 200
+# Items stored per transaction. Each commit costs an fsync (about 13 ms on the bench machine:
+# 1.4 s of a 20,000-event first sync at 200 per batch); 2,000 keep a batch near 0.2 s of work,
+# so cancelling still answers quickly and a crash loses at most one batch.
+PULL_BATCH = 2000
 
 
 class CancelToken:
