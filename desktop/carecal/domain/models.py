@@ -303,3 +303,7 @@ class Settings:
     kiosk_self_checkin: bool = False
     kiosk_idle_seconds: int = 60
     kiosk_pin_hash: str = ""
+    # The Google OAuth client Carecal signs in with (README: "Google Calendar"). Google calls
+    # a desktop app's secret a secret, but it is not confidential; tokens never live here.
+    google_client_id: str = ""
+    google_client_secret: str = ""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from carecal.domain.errors import AuthExpired, CarecalError, TransientError
-from carecal.domain.models import Account
+from carecal.domain.models import Account, ProviderKind
 from carecal.providers.base import Provider
 from carecal.services import accounts as svc
 from carecal.store.calendars import LOCAL_ACCOUNT_ID
@@ -33,9 +34,22 @@ ProviderFactory = Callable[[Account], Provider]
 (no password stored, no keyring ...)."""
 
 
+# The Repository of the cycle being run, so the factory can give a Google provider the labels
+# (patient initials, service names) its masked titles need; a provider may not read the store.
+_cycle_repo: ContextVar[Repository | None] = ContextVar("carecal_cycle_repo", default=None)
+
+
 def keyring_providers(account: Account) -> Provider:
-    """The CalDAV provider of ``account`` with its password from the keyring. Sync worker
-    thread. Raises PasswordMissing, NoKeyring, KeyringFailed, ValidationError."""
+    """The provider of ``account`` with its secret from the keyring: for Google, the keyring's
+    OAuth tokens, the account's privacy and labels from the cycle's store; for CalDAV, the
+    password. Sync worker thread. Raises PasswordMissing, NoKeyring, KeyringFailed,
+    ValidationError, StoreError."""
+    if account.kind is ProviderKind.GOOGLE:
+        from carecal.services import google_accounts as google
+
+        repo = _cycle_repo.get()
+        labels = google.labels_from(repo) if repo is not None else None
+        return cast(Provider, google.make_provider(account, labels))
     settings = svc.CalDAVSettings.of(account)
     password = svc.password_for(account, None)
     return svc.make_provider(settings.url, settings.username, password, settings.preset)
@@ -174,6 +188,7 @@ async def run_cycle(
     """
     result = CycleResult()
     repo = Repository(db)
+    bound = _cycle_repo.set(repo)
     try:
         for account in svc.list_accounts(repo):
             if token.cancelled:
@@ -188,6 +203,8 @@ async def run_cycle(
     except Exception as exc:  # a bug must end up in the status bar, not kill the lane
         log.exception("sync cycle failed")
         result.errors.append(str(exc) if isinstance(exc, CarecalError) else "sync failed")
+    finally:
+        _cycle_repo.reset(bound)
     return result
 
 
