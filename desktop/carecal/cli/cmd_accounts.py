@@ -1,4 +1,5 @@
-"""``carecal accounts add|list|remove|password`` and ``carecal calendars list``.
+"""``carecal accounts add|list|remove|password`` and ``carecal calendars list`` (the Google
+commands are in ``cmd_google``).
 
 Main thread; disk I/O, and network for ``accounts add``. Only ``accounts add`` loads the CalDAV
 provider (lazily, through services.accounts), so the listing commands stay light.
@@ -18,6 +19,7 @@ from carecal.cli import EXIT_OK, UsageError
 from carecal.cli.output import write_json, write_line, write_table
 from carecal.domain.errors import AuthExpired, CarecalError
 from carecal.services import accounts as svc
+from carecal.services import google_accounts as google
 from carecal.services import secrets
 from carecal.services.session import Session
 
@@ -53,6 +55,15 @@ def sign_in_error(exc: AuthExpired, preset: str) -> SignInFailed:
 
 
 def add_account(session: Session, args: argparse.Namespace) -> int:
+    """``accounts add caldav|google``: the kind's own command."""
+    if args.kind == "google":
+        from carecal.cli import cmd_google
+
+        return cmd_google.add_account(session, args)
+    return add_caldav(session, args)
+
+
+def add_caldav(session: Session, args: argparse.Namespace) -> int:
     """Discover the server's calendars, store the password in the keyring, mirror calendars."""
     password = read_password(args, required=True)
     assert password is not None
@@ -91,27 +102,58 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def sign_in_again(session: Session, args: argparse.Namespace) -> int:
+    """``accounts signin NAME`` (Google)."""
+    from carecal.cli import cmd_google
+
+    return cmd_google.sign_in_again(session, args)
+
+
+def sign_out(session: Session, args: argparse.Namespace) -> int:
+    """``accounts signout NAME`` (Google)."""
+    from carecal.cli import cmd_google
+
+    return cmd_google.sign_out(session, args)
+
+
+def set_account(session: Session, args: argparse.Namespace) -> int:
+    """``accounts set NAME --privacy LEVEL`` (Google)."""
+    from carecal.cli import cmd_google
+
+    return cmd_google.set_account(session, args)
+
+
 def list_accounts(session: Session, args: argparse.Namespace) -> int:
     accounts = svc.list_accounts(session.repo)
     statuses = svc.calendar_statuses(session.repo)
     records = []
     for account in accounts:
-        settings = svc.CalDAVSettings.of(account)
         cals = [s for s in statuses if s.calendar.account_id == account.id]
-        records.append(
-            {
-                "id": account.id,
-                "name": account.name,
-                "kind": account.kind.value,
-                "url": settings.url,
-                "username": settings.username,
-                "preset": settings.preset,
-                "password_stored": settings.store_password,
-                "needs_sign_in": bool(account.settings.get("needs_sign_in", False)),
-                "calendars": [s.calendar.name for s in cals],
-                "pending": sum(s.pending for s in cals),
-            }
+        record: dict[str, object] = {"id": account.id, "name": account.name}
+        record["kind"] = account.kind.value
+        if google.is_google(account):
+            record.update(
+                url=google.GoogleSettings.of(account).api_base,
+                username=google.email_of(account) or "",
+                preset="google",
+                password_stored=False,
+            )
+        else:
+            settings = svc.CalDAVSettings.of(account)
+            record.update(
+                url=settings.url,
+                username=settings.username,
+                preset=settings.preset,
+                password_stored=settings.store_password,
+            )
+        record.update(
+            needs_sign_in=bool(account.settings.get("needs_sign_in", False)),
+            calendars=[s.calendar.name for s in cals],
+            pending=sum(s.pending for s in cals),
+            privacy=google.privacy_of(account) if google.is_google(account) else None,
+            signed_out=bool(account.settings.get("signed_out", False)),
         )
+        records.append(record)
     if args.format == "json":
         write_json(records)
         return EXIT_OK
@@ -123,7 +165,7 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
             r["url"],
             len(r["calendars"]),  # type: ignore[arg-type]
             r["pending"],
-            "sign in again" if r["needs_sign_in"] else "ok",
+            "signed out" if r["signed_out"] else "sign in again" if r["needs_sign_in"] else "ok",
             r["id"],
         )
         for r in records
@@ -131,13 +173,18 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
     write_table(
         ("NAME", "KIND", "USER", "URL", "CALENDARS", "UNSENT", "STATUS", "ID"),
         rows,
-        empty="No accounts yet: add one with 'carecal accounts add caldav --url URL ...'.",
+        empty="No accounts yet: add one with 'carecal accounts add caldav --url URL ...' or "
+        "'carecal accounts add google'.",
     )
     return EXIT_OK
 
 
 def remove_account(session: Session, args: argparse.Namespace) -> int:
     account = svc.find_account(session.repo, args.name)
+    if google.is_google(account):
+        from carecal.cli import cmd_google
+
+        return cmd_google.remove_account(session, account, args.discard_unsent)
     removal = svc.remove_account(
         session.repo, account, actor="cli", discard_unsent=args.discard_unsent
     )

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from carecal.cli import EXIT_ERROR, EXIT_OK
 from carecal.cli.cmd_accounts import read_password
 from carecal.cli.output import write_json, write_line, write_table
-from carecal.domain.models import Account
+from carecal.domain.models import Account, ProviderKind
 from carecal.services import accounts as svc
 from carecal.services.session import Session
 from carecal.store.syncstate import SyncStore
@@ -33,8 +33,14 @@ async def _sync_one(
 ) -> AccountReport:
     from carecal.sync.engine import SyncOptions, sync_account
 
-    settings = svc.CalDAVSettings.of(account)
-    provider = svc.make_provider(settings.url, settings.username, password, settings.preset)
+    provider: Any
+    if account.kind is ProviderKind.GOOGLE:
+        from carecal.services import google_accounts as google
+
+        provider = google.make_provider(account, google.labels_from(session.repo))
+    else:
+        settings = svc.CalDAVSettings.of(account)
+        provider = svc.make_provider(settings.url, settings.username, password, settings.preset)
     try:
         options = SyncOptions(allow_mass_delete=allow, force=True)
         return await sync_account(session.repo, provider, account.id, options)
@@ -57,7 +63,8 @@ def sync(session: Session, args: argparse.Namespace) -> int:
     records: list[dict[str, object]] = []
     for account in accounts:
         try:
-            password = svc.password_for(account, given)
+            google = account.kind is ProviderKind.GOOGLE  # OAuth tokens, no password
+            password = "" if google else svc.password_for(account, given)
             report = asyncio.run(_sync_one(session, account, password, args.allow_mass_delete))
         except Exception as exc:  # CarecalError from the keyring or the provider's set-up
             from carecal.domain.errors import CarecalError
@@ -78,7 +85,12 @@ def sync(session: Session, args: argparse.Namespace) -> int:
                 _warn("run 'carecal sync --allow-mass-delete' once you have checked the server")
         for error in report.errors:
             _warn(f"error: {account.name}: {error}")
-        if report.needs_sign_in:
+        if report.needs_sign_in and account.kind is ProviderKind.GOOGLE:
+            _warn(
+                f"{account.name} needs sign-in: run 'carecal accounts signin {account.name!r}'; "
+                "its unsent changes are kept"
+            )
+        elif report.needs_sign_in:
             preset = svc.CalDAVSettings.of(account).preset
             hint = svc.password_help(preset) if preset != "generic" else ""
             _warn(

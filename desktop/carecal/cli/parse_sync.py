@@ -9,6 +9,7 @@ import argparse
 from typing import Any
 
 PRESETS = ("generic", "icloud", "nextcloud", "fastmail")
+PRIVACY = ("full", "initials", "busy")  # services.google_accounts.PRIVACY_LEVELS
 
 
 def _names(text: str) -> list[str]:
@@ -26,27 +27,96 @@ def _password_options(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _calendar_options(cmd: argparse.ArgumentParser, every: str) -> None:
+    which = cmd.add_mutually_exclusive_group()
+    which.add_argument("--calendars", type=_names, metavar="NAME,NAME", help="only these calendars")
+    which.add_argument("--all", action="store_true", help=every)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("give a positive number of seconds")
+    return value
+
+
+def _browser_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser: print the address to open and wait for the sign-in",
+    )
+    cmd.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for the sign-in in the browser (default: 300)",
+    )
+
+
 def add_sync_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
     """Add the account and sync commands to the ``carecal`` subparsers. Any thread."""
     accounts = sub.add_parser("accounts", parents=[plain], help="remote calendar accounts")
     ac = accounts.add_subparsers(dest="action", metavar="ACTION", required=True)
     ac.add_parser("list", parents=[listing], help="the remote accounts")
 
-    add = ac.add_parser("add", parents=[plain], help="add an account after discovering it")
-    add.add_argument("kind", choices=("caldav",), help="the kind of account")
-    add.add_argument("--url", default=None, help="server address, a domain or a calendar URL")
-    add.add_argument("--username", required=True)
-    _password_options(add)
-    add.add_argument("--preset", choices=PRESETS, default="generic")
-    add.add_argument("--name", default=None, help="what to call the account here")
-    which = add.add_mutually_exclusive_group()
-    which.add_argument("--calendars", type=_names, metavar="NAME,NAME", help="only these calendars")
-    which.add_argument("--all", action="store_true", help="every calendar found (the default)")
-    add.add_argument(
+    add = ac.add_parser("add", parents=[plain], help="add an account after signing in to it")
+    kinds = add.add_subparsers(dest="kind", metavar="KIND", required=True)
+
+    dav = kinds.add_parser(
+        "caldav", parents=[plain], help="a CalDAV server (iCloud, Nextcloud ...)"
+    )
+    dav.add_argument("--url", default=None, help="server address, a domain or a calendar URL")
+    dav.add_argument("--username", required=True)
+    _password_options(dav)
+    dav.add_argument("--preset", choices=PRESETS, default="generic")
+    dav.add_argument("--name", default=None, help="what to call the account here")
+    _calendar_options(dav, "every calendar found (the default)")
+    dav.add_argument(
         "--no-store-password",
         dest="store_password",
         action="store_false",
         help="do not keep the password in the system keyring; give it on every sync",
+    )
+
+    google = kinds.add_parser(
+        "google", parents=[plain], help="a Google account (signs in through the browser)"
+    )
+    google.add_argument(
+        "--client-id",
+        default=None,
+        metavar="ID",
+        help="the OAuth client id (default: Settings, then $CARECAL_GOOGLE_CLIENT_ID)",
+    )
+    google.add_argument("--name", default=None, help="what to call the account here")
+    google.add_argument(
+        "--privacy",
+        choices=PRIVACY,
+        default=None,
+        help="what Google sees of an appointment (default: initials)",
+    )
+    _calendar_options(google, "every calendar, also read-only ones (default: the writable ones)")
+    _browser_options(google)
+
+    signin = ac.add_parser(
+        "signin", parents=[plain], help="sign in to a Google account again (needs sign-in)"
+    )
+    signin.add_argument("name", metavar="NAME")
+    _browser_options(signin)
+
+    signout = ac.add_parser(
+        "signout", parents=[plain], help="sign out of a Google account (revokes its access)"
+    )
+    signout.add_argument("name", metavar="NAME")
+
+    change = ac.add_parser("set", parents=[plain], help="change an account's settings")
+    change.add_argument("name", metavar="NAME")
+    change.add_argument(
+        "--privacy", choices=PRIVACY, required=True, help="what Google sees of an appointment"
     )
 
     rm = ac.add_parser("remove", parents=[plain], help="remove an account from this computer")

@@ -18,7 +18,14 @@ Command = Callable[[Session, argparse.Namespace], int]
 
 
 def _commands() -> dict[tuple[str, str | None], Command]:
-    from carecal.cli import cmd_accounts, cmd_events, cmd_misc, cmd_schedule, cmd_sync
+    from carecal.cli import (
+        cmd_accounts,
+        cmd_events,
+        cmd_kiosk,
+        cmd_misc,
+        cmd_schedule,
+        cmd_sync,
+    )
 
     return {
         ("events", "list"): cmd_events.list_events,
@@ -45,7 +52,13 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         ("accounts", "add"): cmd_accounts.add_account,
         ("accounts", "remove"): cmd_accounts.remove_account,
         ("accounts", "password"): cmd_accounts.set_password,
+        ("accounts", "signin"): cmd_accounts.sign_in_again,
+        ("accounts", "signout"): cmd_accounts.sign_out,
+        ("accounts", "set"): cmd_accounts.set_account,
         ("calendars", "list"): cmd_accounts.list_calendars,
+        ("kiosk", None): cmd_kiosk.open_kiosk,
+        ("kiosk", "set-pin"): cmd_kiosk.set_pin,
+        ("kiosk", "clear-pin"): cmd_kiosk.clear_pin,
         ("sync", None): cmd_sync.sync,
         ("outbox", "list"): cmd_sync.list_outbox,
         ("conflicts", "list"): cmd_sync.list_conflicts,
