@@ -1,6 +1,8 @@
-"""The Accounts dialog: the remote accounts with their conflict policy and a Remove button, and
-a form to add a CalDAV, iCloud, Nextcloud or Fastmail account ("Test connection" discovers the
-calendars off the GUI thread; the user ticks the ones to mirror).
+"""The Accounts dialog: the remote accounts with their conflict policy and a Remove button (for a
+Google account also what Google sees, "Sign in again" and "Sign out"), "Add Google account…"
+(the sign-in dialog of ui.google_signin), and a form to add a CalDAV, iCloud, Nextcloud or
+Fastmail account ("Test connection" discovers the calendars off the GUI thread; the user ticks
+the ones to mirror).
 
 Widgets: GUI thread. Discovery runs on a one-off thread (it waits on the network); database work
 runs on the database lane (``ctx.tasks``). Passwords go to the OS keyring (services.secrets),
@@ -10,9 +12,10 @@ never to the database.
 from __future__ import annotations
 
 import threading
+import webbrowser
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -33,11 +36,15 @@ from PySide6.QtWidgets import (
 
 from carecal.domain.models import Account
 from carecal.services import accounts as svc
+from carecal.services import google_accounts as google
 from carecal.services.accounts import RemoteCalendar
 from carecal.store.repo import Repository
 from carecal.sync.conflicts import Policy, account_policy, set_policy
 from carecal.ui.chrome import swatch
 from carecal.ui.context import UiContext
+
+if TYPE_CHECKING:
+    from carecal.ui.google_signin import GoogleSignInDialog
 
 Discover = Callable[[str, str, str, str], list[RemoteCalendar]]
 """(url, user name, password, preset) -> calendars; blocks on the network (never the GUI
@@ -81,6 +88,30 @@ def run_in_thread(
     return thread
 
 
+def privacy_combo() -> QComboBox:
+    """A combo box of Google's privacy levels (data: the level). GUI thread."""
+    combo = QComboBox()
+    for level in google.PRIVACY_LEVELS:
+        combo.addItem(google.PRIVACY_LABELS[level], level)
+    combo.setCurrentIndex(combo.findData(google.DEFAULT_PRIVACY))
+    return combo
+
+
+def _privacy_text(level: str) -> str:
+    return (
+        google.PRIVACY_HELP[level] + " A change applies to what is sent from now on; entries "
+        "already on Google change when they are next edited."
+    )
+
+
+def _state(account: Account) -> str:
+    if account.settings.get("signed_out"):
+        return "   — signed out"
+    if account.settings.get("needs_sign_in"):
+        return "   — needs sign-in"
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class AccountRow:
     account: Account
@@ -122,15 +153,20 @@ class AccountsDialog(QDialog):
         self.found: list[RemoteCalendar] = []
         self.discovery: threading.Thread | None = None
         self.confirm: Callable[[str], bool] = self._ask
+        # The sign-in dialog's browser and wait (tests give a client that follows the redirect).
+        self.open_browser: Callable[[str], object] = webbrowser.open
+        self.sign_in_timeout = google.DEFAULT_SIGN_IN_TIMEOUT
+        self.google_dialog: GoogleSignInDialog | None = None
+        self.revoking: threading.Thread | None = None
         self.setWindowTitle("Accounts")
-        self.resize(760, 720)
+        self.resize(780, 840)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 14, 16, 14)
 
         existing = QGroupBox("Accounts on this computer")
         el = QVBoxLayout(existing)
         self.accounts = QListWidget()
-        self.accounts.setMaximumHeight(110)
+        self.accounts.setMaximumHeight(96)
         self.accounts.currentRowChanged.connect(self._account_selected)
         el.addWidget(self.accounts)
         row = QHBoxLayout()
@@ -144,9 +180,26 @@ class AccountsDialog(QDialog):
         self.remove_button.clicked.connect(self.remove_selected)
         row.addWidget(self.remove_button)
         el.addLayout(row)
+        el.addWidget(self._google_controls())
+        self.account_message = QLabel()
+        self.account_message.setWordWrap(True)
+        self.account_message.setVisible(False)
+        el.addWidget(self.account_message)
+        gl = QHBoxLayout()
+        google_text = QLabel(
+            "Google Calendar: you sign in to Google in your browser; Carecal never sees your "
+            "Google password."
+        )
+        google_text.setWordWrap(True)
+        google_text.setStyleSheet("color: #6b7280;")
+        gl.addWidget(google_text, 1)
+        self.google_button = QPushButton("Add Google account…")
+        self.google_button.clicked.connect(self.add_google)
+        gl.addWidget(self.google_button)
+        el.addLayout(gl)
         lay.addWidget(existing)
 
-        add = QGroupBox("Add an account")
+        add = QGroupBox("Add a CalDAV account (iCloud, Nextcloud, Fastmail, any server)")
         form = QFormLayout(add)
         self.preset = QComboBox()
         self._presets = svc.presets()
@@ -178,7 +231,7 @@ class AccountsDialog(QDialog):
         test_row.addWidget(self.test_result, 1)
         form.addRow(test_row)
         self.calendars = QListWidget()
-        self.calendars.setMinimumHeight(130)
+        self.calendars.setMinimumHeight(96)
         form.addRow("Calendars", self.calendars)
         self.add_button = QPushButton("Add account")
         self.add_button.setEnabled(False)
@@ -194,7 +247,15 @@ class AccountsDialog(QDialog):
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         bottom.addWidget(close)
-        for b in (self.remove_button, self.test_button, self.add_button, close):
+        for b in (
+            self.remove_button,
+            self.test_button,
+            self.add_button,
+            close,
+            self.google_button,
+            self.sign_in_button,
+            self.sign_out_button,
+        ):
             b.setAutoDefault(False)  # a default button is restyled and its label clipped
         lay.addLayout(bottom)
         self._preset_changed()
@@ -214,10 +275,17 @@ class AccountsDialog(QDialog):
         self.rows = rows
         self.accounts.clear()
         for r in rows:
-            settings = svc.CalDAVSettings.of(r.account)
-            lines = [r.account.name + ("   — needs sign-in" if r.account.settings.get(
-                "needs_sign_in") else "")]  # fmt: skip
-            detail = f"{settings.username} · {settings.url}"
+            lines = [r.account.name + _state(r.account)]
+            if google.is_google(r.account):
+                level = google.privacy_of(r.account)
+                who = google.email_of(r.account)
+                detail = f"Google sees: {google.PRIVACY_LABELS[level].lower()}"
+                if who and who.casefold() != r.account.name.casefold():
+                    detail = f"{who} · {detail}"
+                detail = f"Google · {detail}"
+            else:
+                settings = svc.CalDAVSettings.of(r.account)
+                detail = f"{settings.username} · {settings.url}"
             if r.calendars:
                 detail += " · " + ", ".join(r.calendars)
             if r.unsent:
@@ -244,6 +312,15 @@ class AccountsDialog(QDialog):
             self.policy.setCurrentIndex(
                 max(0, self.policy.findData(account_policy(row.account).value))
             )
+        is_google = row is not None and google.is_google(row.account)
+        self.google_controls.setVisible(is_google)
+        if row is not None and is_google:
+            level = google.privacy_of(row.account)
+            self.privacy.setCurrentIndex(max(0, self.privacy.findData(level)))
+            self.privacy_help.setText(_privacy_text(level))
+            needs = bool(row.account.settings.get("needs_sign_in"))
+            self.sign_in_button.setVisible(needs)
+            self.sign_out_button.setEnabled(not row.account.settings.get("signed_out"))
 
     def _policy_chosen(self, index: int) -> None:
         row = self.selected()
@@ -260,7 +337,7 @@ class AccountsDialog(QDialog):
     def _ask(self, text: str) -> bool:
         answer = QMessageBox.question(
             self,
-            "Remove account",
+            "Accounts",
             text,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
             QMessageBox.StandardButton.Cancel,
@@ -280,19 +357,145 @@ class AccountsDialog(QDialog):
                 f"\n\n{row.unsent} change{'s' if row.unsent != 1 else ''} not yet sent will be "
                 "LOST. Sync first to keep them."
             )
+        if google.is_google(row.account):
+            text += "\n\nCarecal signs out of Google first (its access is revoked)."
         if not self.confirm(text):
             return
         repo, actor, account = self.ctx.session.repo, self.ctx.actor, row.account
-        self.ctx.tasks.submit(
-            lambda: svc.remove_account(repo, account, actor=actor, discard_unsent=True),
-            lambda _: self._changed(),
-            self._fail,
-        )
+
+        def remove(_: object = None) -> None:
+            self.ctx.tasks.submit(
+                lambda: svc.remove_account(repo, account, actor=actor, discard_unsent=True),
+                lambda _: self._changed(),
+                self._fail,
+            )
+
+        if google.is_google(account):
+            self.remove_button.setEnabled(False)
+            self._say(f"Signing out of “{account.name}”…", "")
+            self.revoking = run_in_thread(lambda: google.revoke_sign_in(account), remove, remove)
+        else:
+            remove()
 
     def _changed(self) -> None:
         self.reload()
         if self._after is not None:
             self._after()
+
+    # --- Google ----------------------------------------------------------------------------
+
+    def _google_controls(self) -> QWidget:
+        box = QWidget()
+        gl = QVBoxLayout(box)
+        gl.setContentsMargins(0, 4, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("What Google sees:"))
+        self.privacy = privacy_combo()
+        self.privacy.activated.connect(self._privacy_chosen)
+        row.addWidget(self.privacy, 1)
+        self.sign_in_button = QPushButton("Sign in again…")
+        self.sign_in_button.clicked.connect(self.sign_in_again)
+        row.addWidget(self.sign_in_button)
+        self.sign_out_button = QPushButton("Sign out")
+        self.sign_out_button.clicked.connect(self.sign_out_selected)
+        row.addWidget(self.sign_out_button)
+        gl.addLayout(row)
+        self.privacy_help = QLabel()
+        self.privacy_help.setWordWrap(True)
+        self.privacy_help.setStyleSheet("color: #6b7280;")
+        gl.addWidget(self.privacy_help)
+        self.google_controls = box
+        box.setVisible(False)
+        return box
+
+    def _say(self, text: str, style: str) -> None:
+        self.account_message.setStyleSheet(style)
+        self.account_message.setText(text)
+        self.account_message.setVisible(bool(text))
+
+    def _open_google(self, account: Account | None) -> GoogleSignInDialog:
+        from carecal.ui.google_signin import GoogleSignInDialog
+
+        if self.google_dialog is not None:
+            self.google_dialog.close()
+        dialog = GoogleSignInDialog(
+            self.ctx,
+            self,
+            account=account,
+            open_browser=self.open_browser,
+            timeout=self.sign_in_timeout,
+            on_done=self._google_done,
+        )
+        self.google_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def add_google(self) -> GoogleSignInDialog:
+        """Open the Google sign-in dialog. GUI thread."""
+        return self._open_google(None)
+
+    def sign_in_again(self) -> GoogleSignInDialog | None:
+        """Sign the selected Google account in again (the browser opens at once). GUI thread."""
+        row = self.selected()
+        if row is None or not google.is_google(row.account):
+            return None
+        dialog = self._open_google(row.account)
+        dialog.start()
+        return dialog
+
+    def _google_done(self, account: Account) -> None:
+        self._say(f"“{account.name}” is signed in. Its calendars sync now.", "color: #15803d;")
+        self._changed()
+
+    def _privacy_chosen(self, index: int) -> None:
+        row = self.selected()
+        if row is None or not google.is_google(row.account):
+            return
+        level = str(self.privacy.itemData(index))
+        repo, actor, account = self.ctx.session.repo, self.ctx.actor, row.account
+        self.privacy_help.setText(_privacy_text(level))
+        self.ctx.tasks.submit(
+            lambda: google.set_privacy(repo, account, level, actor=actor),
+            lambda _: self.reload(),
+            self._fail,
+        )
+
+    def sign_out_selected(self) -> None:
+        """Revoke the selected Google account's access (worker thread) and mark it signed
+        out; its calendars stay. GUI thread."""
+        row = self.selected()
+        if row is None or not google.is_google(row.account):
+            return
+        account = row.account
+        if not self.confirm(
+            f"Sign out of “{account.name}”? Carecal's access is revoked at Google and the "
+            "sign-in is removed from this computer. The calendars stay here but do not sync "
+            "until you sign in again."
+        ):
+            return
+        repo, actor = self.ctx.session.repo, self.ctx.actor
+        self.sign_out_button.setEnabled(False)
+
+        def revoked(confirmed: object) -> None:
+            if confirmed:
+                self._say(f"Signed out of “{account.name}”.", "")
+            else:
+                self._say(
+                    f"Signed out of “{account.name}” here; Google could not confirm it, so "
+                    f"you may remove Carecal's access at {google.PERMISSIONS_PAGE}.",
+                    "color: #b45309;",
+                )
+            self.ctx.tasks.submit(
+                lambda: google.mark_signed_out(repo, account, actor=actor),
+                lambda _: self._changed(),
+                self._fail,
+            )
+
+        def failed(err: Exception) -> None:
+            self.sign_out_button.setEnabled(True)
+            self._say(str(err), "color: #b91c1c;")
+
+        self.revoking = run_in_thread(lambda: google.revoke_sign_in(account), revoked, failed)
 
     # --- adding ----------------------------------------------------------------------------
 
