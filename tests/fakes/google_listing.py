@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.fakes.google_errors import GoogleApiError, bad_param
@@ -139,10 +139,11 @@ class Listings:
                 ids = [i for i, s in cal.changed.items() if s > record.seq]
                 items = self._render(cal, [cal.events[i] for i in ids], single, True, None, None)
                 return items, self.writer.seq
-            events = list(cal.events.values())
+            # Filters see the stored event: a cancelled exception still belongs to its
+            # series' iCalUID even though a listing shows only its id and original start.
+            events = [e for e in cal.events.values() if _matches(e, query)]
             show_deleted = _bool(query, "showDeleted")
             items = self._render(cal, events, single, show_deleted, t_min, t_max)
-            items = [e for e in items if _matches(e, query)]
             if order == "startTime":
                 items.sort(key=lambda e: moment(e["start"], cal.time_zone, "start")[0])
             elif order == "updated":
@@ -171,9 +172,17 @@ class Listings:
             ),
         )
 
+        original = _original_param(cal, query)
+
         def build() -> tuple[list[dict[str, Any]], None]:
-            insts = self.writer.instances_of(cal, master, until=t_max)
+            until = t_max
+            if original is not None:
+                # The one instance that originally started then (no need to expand further).
+                until = original + timedelta(seconds=1)
+            insts = self.writer.instances_of(cal, master, until=until)
             kept = [i for i in insts if show_deleted or i.get("status") != "cancelled"]
+            if original is not None:
+                kept = [i for i in kept if _original_start(cal, i) == original]
             return [self._shown(cal, i) for i in kept if _overlaps(cal, i, t_min, t_max)], None
 
         body = self.page(query, key, build)
@@ -291,6 +300,24 @@ def _matches(event: dict[str, Any], query: Query) -> bool:
             if props.get(k) != v:
                 return False
     return True
+
+
+def _original_start(cal: Calendar, event: dict[str, Any]) -> datetime:
+    return moment(event["originalStartTime"], cal.time_zone, "originalStartTime")[0]
+
+
+def _original_param(cal: Calendar, query: Query) -> datetime | None:
+    """events.instances' originalStart: an RFC 3339 time, or a date for all-day series (read,
+    like an all-day originalStartTime, as midnight in the calendar's zone); 400 otherwise."""
+    value = _one(query, "originalStart")
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return moment({"date": value}, cal.time_zone, "originalStart")[0]
+        return parse_rfc3339(value, "originalStart")
+    except GoogleApiError:
+        raise bad_param("originalStart", "Invalid value for originalStart.") from None
 
 
 def _one(query: Query, name: str) -> str | None:

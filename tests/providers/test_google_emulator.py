@@ -555,3 +555,51 @@ def test_schema_check_catches_invented_fields_and_wrong_types() -> None:
         != []
     )
     assert check_response("error", {"error": {"code": "400"}}, SCHEMAS) != []
+
+
+# ----- additions for the provider: instances by original start, filters on stored events -----
+def test_instances_by_original_start(api: httpx.Client, emu: GoogleCalendarEmulator) -> None:
+    master = weekly(api)
+    url = f"/events/{master['id']}/instances"
+    # The third occurrence is after the end of summer time: 09:00 local is 08:00 UTC.
+    one = api.get(url, params={"originalStart": "2026-10-26T08:00:00Z"}).json()["items"]
+    assert [i["id"] for i in one] == [f"{master['id']}_20261026T080000Z"]
+    assert api.get(url, params={"originalStart": "2026-10-26T09:00:00Z"}).json()["items"] == []
+    emu.remote_delete(one[0]["id"])
+    assert api.get(url, params={"originalStart": "2026-10-26T09:00:00+01:00"}).json()["items"] == []
+    shown = api.get(
+        url, params={"originalStart": "2026-10-26T09:00:00+01:00", "showDeleted": "true"}
+    ).json()["items"]
+    assert [(i["id"], i["status"]) for i in shown] == [(one[0]["id"], "cancelled")]
+    bad = api.get(url, params={"originalStart": "next monday"})
+    assert bad.status_code == 400 and reason(bad) == "invalid"
+    days = api.post(
+        "/events",
+        json={"summary": "Leave", "start": {"date": "2026-12-01"}, "end": {"date": "2026-12-02"},
+              "recurrence": ["RRULE:FREQ=DAILY;COUNT=3"]},
+    ).json()  # fmt: skip
+    found = api.get(
+        f"/events/{days['id']}/instances", params={"originalStart": "2026-12-02"}
+    ).json()["items"]
+    assert [i["originalStartTime"] for i in found] == [{"date": "2026-12-02"}]
+
+
+def test_filters_match_the_stored_event_so_cancelled_exceptions_are_found(
+    api: httpx.Client, emu: GoogleCalendarEmulator
+) -> None:
+    body = timed("2026-10-12", 9, summary="Weekly", recurrence=["RRULE:FREQ=WEEKLY;COUNT=4"])
+    body["extendedProperties"] = {"private": {"carecalUid": "u-1"}}
+    master = api.post("/events", json=body).json()
+    instances = api.get(f"/events/{master['id']}/instances").json()["items"]
+    emu.remote_delete(instances[1]["id"])
+    api.post("/events", json=timed("2026-10-13", 9, summary="Other"))
+    for params in ({"iCalUID": master["iCalUID"]}, {"privateExtendedProperty": "carecalUid=u-1"}):
+        live, _ = list_all(api, **params)
+        assert [e["id"] for e in live] == [master["id"]]
+        everything, _ = list_all(api, showDeleted="true", **params)
+        assert [(e["id"], e["status"]) for e in everything] == [
+            (master["id"], "confirmed"),
+            (instances[1]["id"], "cancelled"),
+        ]
+        # Shown as Google guarantees: a cancelled exception keeps only its identity.
+        assert "iCalUID" not in everything[1] and "extendedProperties" not in everything[1]
