@@ -118,6 +118,11 @@ def test_keeping_a_sign_in_stores_tokens_only_in_the_keyring(
     assert signin.tokens.access_token not in json.dumps(settings)
     assert str(signin.tokens.refresh_token) not in json.dumps(settings)
     assert google.token_source(account)._current().refresh_token == signin.tokens.refresh_token
+    # The first client used becomes the app's, so the next sign-in needs no client id.
+    assert session.repo.settings().google_client_id == CLIENT_ID
+    assert google.resolve_client(session.repo.settings(), environ={}).client_secret == (
+        CLIENT_SECRET
+    )
 
 
 def test_the_same_google_account_twice_is_one_account(

@@ -574,10 +574,28 @@ def finish_add(
         with SyncStore(repo).transaction():
             repo.add_account(account, actor=actor)
             mirrored = svc.mirror_calendars(repo, account, calendars, actor=actor)
+            remember_client(repo, signin.settings, actor=actor)
     except BaseException:
         store.delete(account.id)
         raise
     return GoogleAdded(account, mirrored, existed=False)
+
+
+def remember_client(repo: Repository, client: GoogleSettings, *, actor: str) -> bool:
+    """Make ``client`` the app's Google OAuth client when none is set yet (the next account
+    then needs no client id typed again); True when it was stored. The Repository's thread."""
+    app = repo.settings()
+    if app.google_client_id:
+        return False
+    repo.save_settings(
+        replace(
+            app,
+            google_client_id=client.client_id,
+            google_client_secret=client.client_secret or "",
+        ),
+        actor=actor,
+    )
+    return True
 
 
 def add_google_account(
