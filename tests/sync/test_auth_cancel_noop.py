@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from carecal.domain.errors import AuthExpired
+from carecal.sync import engine
 from carecal.sync.engine import CancelToken, SyncOptions, sync_account
 from tests.sync.helpers import (
     ACCOUNT_ID,
@@ -66,8 +69,9 @@ def test_expired_sign_in_keeps_the_queue_and_a_later_sync_sends_everything(
 
 
 def test_cancel_during_pull_leaves_whole_items_and_the_next_sync_completes(
-    replica: Replica,
+    replica: Replica, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(engine, "PULL_BATCH", 200)  # a cancel after 250 items ends batch two
     provider = FaultyProvider()
     for i in range(450):
         provider.put_from_elsewhere("cal1", f"r{i}@x", vevent(f"r{i}@x", f"R{i}"))
