@@ -156,3 +156,53 @@ def test_google_commands_refuse_a_caldav_account(run: Run, data_dir: Path) -> No
     result = run("accounts", "set", "Dav", "--privacy", "busy")
     assert result.code == 1 and "not a Google account" in result.err
     assert run("accounts", "signin", "nobody").code == 1
+
+
+def test_add_google_signs_in_mirrors_and_syncs(
+    run: Run, emu: GoogleCalendarEmulator, browser: Browser
+) -> None:
+    emu.add_calendar(
+        "en.polish#holiday@group.v.calendar.google.com", "Holidays", access_role="reader"
+    )
+    emu.remote_insert(
+        {
+            "summary": "Physio: first visit",
+            "start": {"dateTime": "2026-11-24T10:00:00+01:00", "timeZone": "Europe/Warsaw"},
+            "end": {"dateTime": "2026-11-24T10:50:00+01:00", "timeZone": "Europe/Warsaw"},
+        }
+    )
+    result = run("accounts", "add", "google", "--privacy", "full", "--name", "Practice Google")
+    assert result.code == 0, result.err
+    assert "Signed in as practitioner@example.com" in result.out
+    assert "Added account 'Practice Google'; mirroring 1 of 2" in result.out
+    assert "[x] Practice" in result.out and "[ ] Holidays (read-only)" in result.out
+    assert "Privacy: full" in result.out and browser.urls
+    [record] = run("accounts", "list", "--format", "json").json()  # type: ignore[misc]
+    assert record["privacy"] == "full" and record["id"] in keyring_entries()
+
+    synced = run("sync")
+    assert synced.code == 0, synced.err
+    assert "Practice Google / Practice: 0 sent, 1 received" in synced.out
+    listed = run("events", "list", "--from", "2026-11-23", "--to", "2026-11-29", "--format", "json")
+    assert [e["title"] for e in listed.json()] == ["Physio: first visit"]  # type: ignore[union-attr]
+
+    again = run("accounts", "add", "google", "--all")
+    assert again.code == 0 and "was already on this computer" in again.out
+    assert "mirroring 2 of 2" in again.out
+    assert len(run("accounts", "list", "--format", "json").json()) == 1  # type: ignore[arg-type]
+
+
+def test_signin_after_a_dead_refresh_token(
+    run: Run, emu: GoogleCalendarEmulator, browser: Browser
+) -> None:
+    assert run("accounts", "add", "google").code == 0
+    emu.expire_access_tokens()
+    emu.kill_refresh_tokens()
+    failed = run("sync")
+    assert failed.code == 1 and "carecal accounts signin" in failed.err
+    assert "sign in again" in run("accounts", "list").out
+    result = run("accounts", "signin", "practitioner@example.com")
+    assert result.code == 0, result.err
+    assert "Signed in to 'practitioner@example.com' again" in result.out
+    assert run("sync").code == 0
+    assert "ok" in run("accounts", "list").out

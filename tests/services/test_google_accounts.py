@@ -291,7 +291,7 @@ def test_labels_carry_patient_initials_and_service_names(session: Session) -> No
     service = ServiceType(new_id(), "Physiotherapy")
     repo.save_service(service, actor="u")
     labels = google.labels_from(repo)
-    assert sorted(labels.patient_initials.values()) == ["AK", "M"]
+    assert sorted(labels.patient_initials.values()) == ["A.K.", "M."]
     assert labels.service_names[service.id] == "Physiotherapy"
 
 

@@ -161,3 +161,37 @@ def test_removing_a_google_account_signs_out_first(ctx, qtbot, emu) -> None:  # 
     qtbot.waitUntil(lambda: google.google_accounts(repo) == [], timeout=5000)
     assert "signs out of Google first" in asked[0]
     assert ("POST", "/revoke", 200) in emu.log
+
+
+def test_add_google_end_to_end_in_the_window(ctx, qtbot, emu) -> None:  # type: ignore[no-untyped-def]
+    repo = ctx.session.repo
+    emu.add_calendar("c0ffee@group.calendar.google.com", "Home visits")
+    changed: list[int] = []
+    accounts = AccountsDialog(ctx, after_change=lambda: changed.append(1))
+    qtbot.addWidget(accounts)
+    accounts.show()
+    browser = Browser()
+    accounts.open_browser = browser
+    sign_in = accounts.add_google()
+    qtbot.addWidget(sign_in)
+    sign_in.start()
+    qtbot.waitUntil(lambda: sign_in.pages.currentWidget() is sign_in.choose_page, timeout=10000)
+    assert browser.urls and sign_in.calendars.count() == 2
+    sign_in.add_account()
+    [account] = google.google_accounts(repo)
+    assert changed == [1] and not sign_in.isVisible()
+    mirrored = sorted(c.name for c in repo.list_calendars() if c.account_id == account.id)
+    assert mirrored == ["Home visits", "Practice"]
+
+    # Needs sign-in: "Sign in again…" opens the browser at once and clears the mark.
+    SyncStore(repo).update_account_settings(account.id, {"needs_sign_in": True}, actor="sync")
+    accounts.reload()
+    assert accounts.sign_in_button.isVisible()
+    again = accounts.sign_in_again()
+    assert again is not None
+    qtbot.addWidget(again)
+    qtbot.waitUntil(
+        lambda: not SyncStore(repo).account(account.id).settings["needs_sign_in"], timeout=10000
+    )
+    assert len(browser.urls) == 2 and accounts.sign_in_button.isHidden()
+    assert len(google.google_accounts(repo)) == 1

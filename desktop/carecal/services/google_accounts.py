@@ -89,7 +89,7 @@ PRIVACY_HELP = {
         "video link."
     ),
     "initials": (
-        "Google sees the service and the patient's initials (“Physiotherapy · AK”) and the "
+        "Google sees the service and the patient's initials (“Physiotherapy · A.K.”) and the "
         "times; no notes, location or video link. Your own entries without a patient are sent "
         "in full."
     ),
@@ -259,9 +259,10 @@ def is_google(account: Account) -> bool:
 
 
 def initials(patient: Patient) -> str:
-    """ "AK" for Anna Kowalska, "A" for a first name alone. Any thread."""
+    """Initials as a name's short form: "A.K." for Anna Kowalska, "A." for a first name alone.
+    Any thread."""
     parts = [p for p in (patient.first_name, patient.last_name) if p.strip()]
-    return "".join(p.strip()[0].upper() for p in parts)
+    return "".join(p.strip()[0].upper() + "." for p in parts)
 
 
 def labels_from(repo: Repository) -> Labels:
