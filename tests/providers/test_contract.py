@@ -1,5 +1,6 @@
 """The provider contract, run against every provider: memory, CalDAV on Radicale and Xandikos
-(with sync-collection, and on Radicale also with the ctag + ETag listing)."""
+(with sync-collection, and on Radicale also with the ctag + ETag listing), and Google on the
+Calendar v3 emulator."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from carecal.providers.base import RemoteCalendar, resource_name
 from carecal.providers.caldav import CalDAVProvider
 from carecal.providers.memory import MemoryProvider
 from tests.integration.servers import PASSWORD, USERNAME, ServerInfo
-from tests.providers.contract import ProviderContract, run
+from tests.providers.contract import ICalendarContract, ProviderContract, run
+from tests.providers.google_support import GoogleHarness, google_harness, running_emulator
+
+FOREIGN_LINE = "X-OTHER-APP-FLAG:keep me"
+
+
+def _with_foreign(raw: str) -> str:
+    return raw.replace("END:VEVENT", FOREIGN_LINE + "\r\nEND:VEVENT", 1)
 
 
 @dataclass
@@ -36,6 +44,16 @@ class MemoryHarness:
 
     def request_count(self) -> int:
         return len(self.provider.requests)
+
+    def encode(self, raw: str) -> str:
+        return raw
+
+    def add_foreign(self, remote_id: str) -> None:
+        item = self.provider.items(self.calendar.remote_id)[remote_id]
+        self.provider.put_from_elsewhere(self.calendar.remote_id, item.uid, _with_foreign(item.raw))
+
+    def has_foreign(self, raw: str) -> bool:
+        return FOREIGN_LINE in raw
 
 
 @dataclass
@@ -62,6 +80,16 @@ class CalDAVHarness:
     def request_count(self) -> int:
         return len(self.provider.requests)
 
+    def encode(self, raw: str) -> str:
+        return raw
+
+    def add_foreign(self, remote_id: str) -> None:
+        item = run(self.provider.get(self.calendar, remote_id))
+        self.server.put(self.server.base_url.rstrip("/") + remote_id, _with_foreign(item.raw))
+
+    def has_foreign(self, raw: str) -> bool:
+        return FOREIGN_LINE in raw
+
 
 def caldav_harness(server: ServerInfo, *, sync: bool) -> CalDAVHarness:
     url = server.new_calendar()
@@ -71,14 +99,14 @@ def caldav_harness(server: ServerInfo, *, sync: bool) -> CalDAVHarness:
     return CalDAVHarness(server, provider, RemoteCalendar(url, name), 2 if sync else 3)
 
 
-class TestMemoryProvider(ProviderContract):
+class TestMemoryProvider(ICalendarContract):
     @pytest.fixture()
     def harness(self) -> MemoryHarness:
         cal = RemoteCalendar(f"mem-{uuid.uuid4().hex[:8]}", "Practice")
         return MemoryHarness(MemoryProvider([cal]), cal)
 
 
-class TestCalDAVOnRadicale(ProviderContract):
+class TestCalDAVOnRadicale(ICalendarContract):
     @pytest.fixture()
     def harness(self, radicale_server: ServerInfo) -> Iterator[CalDAVHarness]:
         h = caldav_harness(radicale_server, sync=True)
@@ -86,7 +114,7 @@ class TestCalDAVOnRadicale(ProviderContract):
         run(h.provider.close())
 
 
-class TestCalDAVOnXandikos(ProviderContract):
+class TestCalDAVOnXandikos(ICalendarContract):
     @pytest.fixture()
     def harness(self, xandikos_server: ServerInfo) -> Iterator[CalDAVHarness]:
         h = caldav_harness(xandikos_server, sync=True)
@@ -94,7 +122,7 @@ class TestCalDAVOnXandikos(ProviderContract):
         run(h.provider.close())
 
 
-class TestCalDAVListingOnRadicale(ProviderContract):
+class TestCalDAVListingOnRadicale(ICalendarContract):
     """The path for servers without sync-collection: ctag check, ETag listing, multiget."""
 
     @pytest.fixture()
@@ -102,3 +130,15 @@ class TestCalDAVListingOnRadicale(ProviderContract):
         h = caldav_harness(radicale_server, sync=False)
         yield h
         run(h.provider.close())
+
+
+class TestGoogleOnEmulator(ProviderContract):
+    """Google's representation is JSON: the iCalendar-text checks do not apply; the same
+    promises are checked through to_events, and other apps' data through Google fields."""
+
+    @pytest.fixture()
+    def harness(self) -> Iterator[GoogleHarness]:
+        with running_emulator() as emu:
+            h = google_harness(emu)
+            yield h
+            run(h.provider.close())

@@ -7,15 +7,17 @@ gives the generic domain error for a status when the provider has nothing better
 
 One ``httpx.AsyncClient`` is kept per event loop: the sync worker runs one loop for a cycle,
 but tests (and a provider object reused across cycles) may call in from a fresh loop each
-time, and an httpx connection pool cannot cross loops. Coroutines run on the network thread's
+time, and an httpx connection pool cannot cross loops; a loop that shuts down closes its
+client. Coroutines run on the network thread's
 (the sync worker's) event loop; they raise only CarecalError subclasses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -69,12 +71,11 @@ class JsonApi:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closer: AsyncGenerator[None, None] | None = None
 
-    def _current(self) -> httpx.AsyncClient:
+    async def _current(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop or self._loop.is_closed():
-            # A client made on another (finished) loop cannot be closed from here; its idle
-            # connections went away with that loop.
+        if self._client is None or self._loop is not loop:
             self._client = make_client(
                 timeout=self._timeout,
                 user_agent=self._user_agent,
@@ -82,6 +83,11 @@ class JsonApi:
                 transport=self._transport,
             )
             self._loop = loop
+            # The loop closes the client when it shuts down (asyncio.run closes every async
+            # generator it started), so a client left behind on a finished loop does not leak
+            # its connections. A strong reference is kept: the loop's own is weak.
+            self._closer = _close_at_shutdown(self._client)
+            await anext(self._closer)
         return self._client
 
     async def send(
@@ -96,7 +102,7 @@ class JsonApi:
         """Send one request (``path`` below the base URL, already quoted; ``body`` sent as JSON
         when not None) and read the whole answer. Raises TransientError for network failures
         and timeouts; HTTP error statuses are returned, not raised."""
-        client = self._current()
+        client = await self._current()
         url = self.base_url + path
         try:
             response = await client.request(
@@ -122,16 +128,23 @@ class JsonApi:
         )
 
     async def aclose(self) -> None:
-        """Close the client of the current loop (if it was made on it). Raises nothing."""
-        client, self._client = self._client, None
+        """Close the client of the current loop. Raises nothing."""
+        closer, self._closer = self._closer, None
+        self._client = None
         loop, self._loop = self._loop, None
-        if client is None:
+        if closer is None:
             return
-        try:
-            if loop is asyncio.get_running_loop():
-                await client.aclose()
-        except (httpx.HTTPError, RuntimeError):
-            pass  # a broken connection need not be closed politely
+        if loop is asyncio.get_running_loop():
+            await closer.aclose()  # runs _close_at_shutdown's finally: the client closes
+
+
+async def _close_at_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        # A broken connection need not be closed politely.
+        with contextlib.suppress(httpx.HTTPError, RuntimeError):
+            await client.aclose()
 
 
 def _request_of(exc: httpx.HTTPError) -> httpx.Request | None:
