@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from carecal.services.session import Session
 
 
+class _KioskArgs(Protocol):
+    data_dir: Path | None
+
+
 class _GuiArgs(Protocol):
     data_dir: Path | None
     demo: bool
@@ -42,3 +46,13 @@ def main(args: _GuiArgs) -> int:
         return session
 
     return run(start)
+
+
+def kiosk_main(args: _KioskArgs) -> int:
+    """Run the front-desk kiosk until it is left with its PIN; the exit code. Main thread.
+
+    The kiosk writes as the "kiosk" actor; without a PIN it shows why and returns 1."""
+    from carecal.services.session import open_session
+    from carecal.ui.kiosk_launch import run_kiosk
+
+    return run_kiosk(lambda: open_session(args.data_dir, actor="kiosk"))

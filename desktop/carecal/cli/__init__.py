@@ -164,6 +164,9 @@ def build_parser() -> _Parser:
     au.add_parser("verify", parents=[plain], help="check the hash chain")
 
     add_sync_commands(sub, plain, listing)
+    from carecal.cli.cmd_kiosk import add_kiosk_commands  # here: it imports this module
+
+    add_kiosk_commands(sub, plain)
     return parser
 
 

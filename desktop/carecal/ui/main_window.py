@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         self._action("&Patients…", "Ctrl+P", self.open_patients, tools)
         self._action("&Settings…", "Ctrl+,", self.open_settings, tools)
+        self._action("Front desk &kiosk…", None, self.open_kiosk, tools)
         tools.addSeparator()
         self.sync = SyncControls(self.ctx, self, tools, self.ops.fail)
 
@@ -403,6 +404,11 @@ class MainWindow(QMainWindow):
         from carecal.ui.settings_dialog import open_settings
 
         open_settings(self.ctx, self, self.ops.fail)
+
+    def open_kiosk(self) -> None:
+        from carecal.ui.kiosk_launch import open_kiosk
+
+        open_kiosk(self.ctx, self)
 
     # ---- drag and drop of .ics files --------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

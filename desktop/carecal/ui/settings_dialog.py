@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from carecal.domain.changes import Changes
 from carecal.domain.models import Break, ServiceType, Settings, WorkingHours, new_id
 from carecal.ui.context import UiContext
+from carecal.ui.kiosk_settings import KioskSettingsPage
 from carecal.ui.qtconv import to_time
 from carecal.ui.settings_services import ServicesPage
 
@@ -73,6 +74,8 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._general(settings), "General")
         tabs.addTab(self._services(services), "Services")
         tabs.addTab(self._hours(hours, breaks), "Working hours")
+        self.kiosk_page = KioskSettingsPage(settings)
+        tabs.addTab(self.kiosk_page, "Kiosk")
         self.error = QLabel()
         self.error.setObjectName("Error")
         save, cancel = QPushButton("Save"), QPushButton("Cancel")
@@ -235,6 +238,7 @@ class SettingsDialog(QDialog):
             day_end_hour=self.day_end.value(),
             slot_minutes=int(self.slot.currentData()),
         )
+        settings = self.kiosk_page.apply(settings)
         services = self.services_page.services()
         kept = {s.id for s in services}
         removed = [s.id for s in self.original_services if s.id not in kept]
