@@ -31,6 +31,7 @@ from tests.google_signin_helpers import (
     keyring_entries,
 )
 
+PRIMARY_ID = "practitioner@example.com"
 GROUP = "c0ffee@group.calendar.google.com"
 HOLIDAYS = "en.polish#holiday@group.v.calendar.google.com"
 
@@ -170,3 +171,55 @@ def test_sign_in_again_with_another_google_account_is_refused(
         google.sign_in_again_blocking(other, open_browser=Browser(), timeout=20)
     assert keyring_entries()[account.id] == before
     assert sum(1 for g in emu.oauth.grants if g.alive) == 1  # the refused grant was revoked
+
+
+def test_the_sync_lane_gives_google_the_accounts_privacy_with_labels_from_the_store(
+    session: Session, emu: GoogleCalendarEmulator
+) -> None:
+    from carecal.domain.models import Patient, ServiceType
+
+    account = add(session, emu, Browser()).account
+    repo = session.repo
+    patient = Patient(new_id(), "Anna", "Kowalska")
+    service = ServiceType(new_id(), "Physiotherapy")
+    repo.add_patient(patient, actor="user")
+    repo.save_service(service, actor="user")
+    practice = next(
+        c for c in SyncStore(repo).calendars_of(account.id) if c.remote_id == PRIMARY_ID
+    )
+    start = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    visit = Event(
+        new_id(),
+        practice.id,
+        f"{new_id()}@carecal",
+        "Physio: Anna Kowalska",
+        start,
+        start.replace(hour=10),
+        description="Knee, second visit",
+        location="Room 2",
+        patient_id=patient.id,
+        service_id=service.id,
+    )
+    repo.add_event(visit, actor="user")
+    assert cycle(session).ok
+
+    def on_google() -> dict[str, object]:
+        [event] = [
+            e
+            for e in emu.calendars[PRIMARY_ID].events.values()
+            if e.get("extendedProperties", {}).get("private", {}).get("carecalId") == visit.id
+        ]
+        return event
+
+    sent = on_google()
+    assert sent["summary"] == "Physiotherapy · A.K."
+    assert "Kowalska" not in str(sent) and "Room 2" not in str(sent) and "Knee" not in str(sent)
+
+    google.set_privacy(repo, SyncStore(repo).account(account.id), "busy", actor="user")
+    repo.update_event(
+        repo.get_event(visit.id).with_changes(title="Physio: A. Kowalska"), actor="user"
+    )
+    assert cycle(session).ok
+    busy = on_google()
+    assert busy["summary"] == "Busy" and not busy.get("description") and not busy.get("location")
+    assert "Kowalska" not in str(busy)
