@@ -28,6 +28,7 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     kind: str = "?"  # what the body is, for the emulator's field checks
+    parts: list[tuple[str, Any]] = field(default_factory=list)  # a batch's member bodies
 
 
 # (method, version-relative URL, lower-cased headers, JSON body) -> Reply
@@ -101,7 +102,8 @@ def run(payload: Any, envelope_headers: dict[str, str], call: Call, slots: int) 
         if reply.body is not None:
             entry["body"] = reply.body
         out.append(entry)
-    return Reply(200, {"responses": out}, kind="batch")
+    parts = [(replies[m["id"]].kind, replies[m["id"]].body) for m in requests]
+    return Reply(200, {"responses": out}, kind="batch", parts=[p for p in parts if p[1]])
 
 
 def _member(member: dict[str, Any], envelope_headers: dict[str, str], call: Call) -> Reply:

@@ -102,6 +102,7 @@ class GraphEmulator:
         self.mailbox_concurrency = mailbox_concurrency
         self.batch_overflow_429 = True  # batch members beyond the free slots get 429
         self.latency = 0.0  # seconds each API request takes (outside the lock)
+        self._held: threading.Event | None = None  # admitted requests wait while it is unset
         self.rate_limit: tuple[int, float] | None = None  # (requests, seconds) per mailbox
         self._recent: deque[float] = deque()
         self._inflight = 0
@@ -234,6 +235,17 @@ class GraphEmulator:
         """The next `count` delta rounds deliver one change a second time."""
         with self.lock:
             self.listings.replays += count
+
+    def hold_requests(self) -> None:
+        """Admitted API requests wait (counted as in flight) until `release_requests()`, so
+        tests can make concurrent requests deterministically."""
+        self._held = threading.Event()
+
+    def release_requests(self) -> None:
+        """Let held requests go on."""
+        if self._held is not None:
+            self._held.set()
+            self._held = None
 
     # ----- admin hooks: faults ------------------------------------------------------------
     def fail_next(
@@ -620,6 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
                     429, error.body(headers.get("client-request-id")), error.headers, "error"
                 )
                 return
+            held = emu._held
+            if held is not None:
+                held.wait(timeout=10)
             if emu.latency:
                 time.sleep(emu.latency)
             with emu.lock:
@@ -633,8 +648,7 @@ class _Handler(BaseHTTPRequestHandler):
                     reply = emu.handle_batch(headers, body)
                 else:
                     reply = emu.call(self.command, self.path[len("/v1.0") :], headers, body)
-                for kind, member in _batch_bodies(reply):
-                    emu.responses.append((kind, member))
+                emu.responses.extend(reply.parts)
                 self._send(reply.status, reply.body, reply.headers, reply.kind)
         finally:
             emu.leave()
@@ -670,22 +684,3 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(exc.status, exc.body, kind="identity")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
-
-
-def _batch_bodies(reply: Reply) -> list[tuple[str, Any]]:
-    """(kind, body) of each member answer inside a batch envelope, for the field checks."""
-    if reply.kind != "batch":
-        return []
-    out = []
-    for member in reply.body["responses"]:
-        if "body" in member:
-            status, body = member["status"], member["body"]
-            if status >= 400:
-                out.append(("error", body))
-            elif "value" in body:
-                out.append(
-                    ("delta" if any(k.endswith("deltaLink") for k in body) else "events", body)
-                )
-            elif "error" not in body:
-                out.append(("event" if "subject" in body else "calendar", body))
-    return out
