@@ -43,7 +43,7 @@ def _validate(payload: Any) -> list[dict[str, Any]]:
     """The member requests of a well-formed batch; 400 for the whole batch otherwise."""
     if not isinstance(payload, dict) or not isinstance(payload.get("requests"), list):
         raise _bad("A batch body needs a 'requests' array.")
-    requests = payload["requests"]
+    requests: list[dict[str, Any]] = payload["requests"]
     if not requests:
         raise _bad("A batch needs at least one request.")
     if len(requests) > MAX_REQUESTS:

@@ -15,6 +15,7 @@ import random
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -157,33 +158,45 @@ class Listings:
         return max(1, min(size, self.page_cap))
 
     def paged(
-        self, link: str, query: Query, items: list[dict[str, Any]], max_page: int | None
+        self,
+        link: str,
+        query: Query,
+        items: list[Any],
+        max_page: int | None,
+        render: Callable[[Any], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """One `$skip` page of `items` (already rendered) with an absolute nextLink."""
+        """One `$skip` page of `items` (rendered by `render`, when given, only for the page)
+        with an absolute nextLink."""
         skip_text = option(query, "$skip") or "0"
         if not skip_text.isdigit():
             raise bad_query("$skip must be a whole number.")
         skip, size = int(skip_text), self.page_size(query, max_page)
-        body: dict[str, Any] = {"value": items[skip : skip + size]}
+        chosen = items[skip : skip + size]
+        body: dict[str, Any] = {"value": [render(i) for i in chosen] if render else chosen}
         if skip + size < len(items):
             params = {k: v[-1] for k, v in query.items() if k.lower() != "$skip"}
             params["$skip"] = str(skip + size)
             body["@odata.nextLink"] = link + "?" + urlencode(params, safe="$,/:'()=")
         return body
 
-    def render_list(self, insts: list[Inst], query: Query, view: View) -> list[dict[str, Any]]:
-        """Rendered events in `$orderby` order (start by default), `$select` applied."""
+    def list_page(
+        self, link: str, query: Query, insts: list[Inst], view: View, max_page: int | None
+    ) -> dict[str, Any]:
+        """A page of events in `$orderby` order (start by default), `$select` applied."""
         if option(query, "$filter") is not None:
             raise bad_query("The emulator does not implement $filter on this endpoint.")
-        out = [self.mailbox.render(i, view) for i in insts]
         order = option(query, "$orderby")
-        if order is not None:
-            name, _, direction = order.strip().partition(" ")
-            key = _ORDERS.get(name.lower())
-            if key is None or direction.lower() not in ("", "asc", "desc"):
-                raise bad_query(f"The emulator cannot order events by {order!r}.")
-            out.sort(key=key, reverse=direction.lower() == "desc")
-        return [select(e, query) for e in out]
+        if order is None:  # already by start: render just the page
+            return self.paged(
+                link, query, insts, max_page, lambda i: select(self.mailbox.render(i, view), query)
+            )
+        name, _, direction = order.strip().partition(" ")
+        key = _ORDERS.get(name.lower())
+        if key is None or direction.lower() not in ("", "asc", "desc"):
+            raise bad_query(f"The emulator cannot order events by {order!r}.")
+        out = [self.mailbox.render(i, view) for i in insts]
+        out.sort(key=key, reverse=direction.lower() == "desc")
+        return self.paged(link, query, [select(e, query) for e in out], max_page)
 
     def calendar_view(
         self, calendar_id: str, link: str, query: Query, view: View, max_page: int | None
@@ -191,7 +204,7 @@ class Listings:
         """GET calendarView: single instances, occurrences and exceptions in the window."""
         low, high = window_of(query)
         insts = self.mailbox.window(calendar_id, low, high)
-        return self.paged(link, query, self.render_list(insts, query, view), max_page)
+        return self.list_page(link, query, insts, view, max_page)
 
     def events(
         self, calendar_id: str, link: str, query: Query, view: View, max_page: int | None
@@ -200,7 +213,7 @@ class Listings:
         items = [i for i in self.mailbox.items.values() if i.calendar_id == calendar_id]
         insts = [self.mailbox.as_inst(i) for i in items]
         insts.sort(key=lambda i: span(i.fields)[0])
-        return self.paged(link, query, self.render_list(insts, query, view), max_page)
+        return self.list_page(link, query, insts, view, max_page)
 
     def instances(
         self, event_id: str, link: str, query: Query, view: View, max_page: int | None
@@ -213,7 +226,7 @@ class Listings:
             insts: list[Inst] = []
         else:
             insts = self.mailbox.instances(item, low, high)
-        return self.paged(link, query, self.render_list(insts, query, view), max_page)
+        return self.list_page(link, query, insts, view, max_page)
 
     # ----- delta --------------------------------------------------------------------------
     def delta(
@@ -305,13 +318,16 @@ class Listings:
         box = self.mailbox
         seen: dict[Identity, tuple[str, str]] = {}
         entries: list[dict[str, Any]] = []
-        rendered: dict[Identity, dict[str, Any]] = {}
+        unchanged: dict[Identity, Inst] = {}
         for inst in box.window(prev.calendar_id, prev.low, prev.high):
-            event = box.render(inst, view)
-            rendered[inst.identity] = event
-            seen[inst.identity] = (inst.stamp.etag, event["id"])
+            seen[inst.identity] = (
+                inst.stamp.etag,
+                box.id_for(inst.item, inst.original, view.immutable),
+            )
             if prev.seen.get(inst.identity, ("",))[0] != inst.stamp.etag:
-                entries.append(event)
+                entries.append(box.render(inst, view))
+            else:
+                unchanged[inst.identity] = inst
         for identity, (_, delivered_id) in prev.seen.items():
             if identity not in seen:
                 entries.append(_removed(delivered_id))
@@ -328,10 +344,10 @@ class Listings:
                     entries.append(_removed(box.id_for(item, None, view.immutable)))
         if entries or prev.seen:
             wants = self.replays > 0 or self.rng.random() < self.replay_rate
-            again = [rendered[i] for i in prev.seen if i in rendered and rendered[i] not in entries]
+            again = next((unchanged[i] for i in prev.seen if i in unchanged), None)
             if wants and (again or entries):
                 self.replays = max(0, self.replays - 1)
-                entries.append(dict(again[0] if again else entries[0]))
+                entries.append(box.render(again, view) if again else dict(entries[0]))
         state = DeltaState(prev.calendar_id, prev.low, prev.high, seen, box.seq, prev.initial_url)
         return Round(entries, state)
 

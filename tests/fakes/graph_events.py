@@ -639,8 +639,8 @@ class Mailbox:
             if reshaped:
                 item.overrides.clear()
                 item.cancelled.clear()
-            for override in item.overrides.values():
-                override.stamp = self._stamp()  # exceptions inherit what they do not change
+            for kept in item.overrides.values():
+                kept.stamp = self._stamp()  # exceptions inherit what they do not change
             return self.as_inst(item)
         if "recurrence" in clean:
             raise invalid("An occurrence cannot have its own recurrence.")

@@ -9,7 +9,20 @@ with admin hooks ("another device") and fault injection.
 
 The server runs on its own daemon thread. Every request and admin hook takes one lock, so
 tests may call admin hooks from the test thread at any time; only the per-mailbox concurrency
-count (and the optional latency) sit outside it.
+count (and the optional latency or hold) sit outside it.
+
+Admin hooks and knobs:
+- another device: `remote_create`, `remote_patch` (a master, a single event, or an occurrence,
+  which makes an exception), `remote_delete`, `remote_move` (new REST id), `stored`;
+- delta and paging: `expire_delta_tokens(with_location=...)`, `set_page_cap`,
+  `add_empty_pages`, `replay_next`, `listings.replay_rate`, `listings.token_ttl`,
+  `listings.default_page_size`;
+- sign-in: `issue_token(s)`, `expire_access_tokens`, `kill_refresh_tokens(reason)`,
+  `approve_device_code`, `decline_device_code`, `identity.decline_consent`,
+  `identity.old_refresh_tokens_die`, `identity.access_ttl`, `identity.device_ttl`;
+- faults and limits: `fail_next`, `fail_nth` (by path and method), `rate_limit`,
+  `mailbox_concurrency`, `batch_overflow_429`, `latency`, `hold_requests`/`release_requests`;
+- for checks: `responses` (every JSON body sent, by kind) and `log`.
 """
 
 from __future__ import annotations

@@ -588,11 +588,17 @@ def test_delta_reports_series_edits_occurrence_by_occurrence(
     assert [c["subject"] for c in changes] == ["Renamed series"] * 4
     occurrence = instances(api, master["id"])[3]
     emu.remote_delete(occurrence["id"])
-    changes, _ = delta_round(api, pages[-1]["@odata.deltaLink"])
+    changes, pages = delta_round(api, pages[-1]["@odata.deltaLink"])
     assert changes == [
         {"@odata.type": "#microsoft.graph.event", "id": occurrence["id"],
          "@removed": {"reason": "deleted"}}
     ]  # fmt: skip
+    edited = instances(api, master["id"])[0]
+    emu.remote_patch(edited["id"], {"subject": "Only this one", "showAs": "tentative"})
+    changes, _ = delta_round(api, pages[-1]["@odata.deltaLink"])
+    assert [(c["id"], c["type"], c["subject"]) for c in changes] == [
+        (edited["id"], "exception", "Only this one")
+    ]
 
 
 def test_delta_removes_items_that_left_the_window_and_changes_outside_it(
@@ -709,8 +715,18 @@ def test_delta_ids_follow_the_immutable_id_preference(
     stable = created.json()["id"]
     entries, _ = delta_round(api, delta_url(emu), WINDOW, prefer='IdType="ImmutableId"')
     assert [e["id"] for e in entries] == [stable]
-    plain, _ = delta_round(api, delta_url(emu), WINDOW)
+    plain, pages = delta_round(api, delta_url(emu), WINDOW)
     assert [e["id"] for e in plain] != [stable]
+    other = emu.add_calendar("Room 2")
+    emu.remote_move(stable, other)
+    left, _ = delta_round(api, pages[-1]["@odata.deltaLink"])
+    assert left == [
+        {"@odata.type": "#microsoft.graph.event", "id": plain[0]["id"],
+         "@removed": {"reason": "deleted"}}
+    ]  # fmt: skip
+    arrived, _ = delta_round(api, f"/me/calendars/{other}/calendarView/delta", WINDOW)
+    assert [e["id"] for e in arrived] not in ([stable], [plain[0]["id"]])
+    assert len(arrived) == 1
 
 
 # ----- tokens and sign-in -----------------------------------------------------------------------
@@ -987,7 +1003,7 @@ def test_batch_depends_on_runs_serially_and_fails_dependents(
 ) -> None:
     existing = create(api, events, timed("2026-12-01", 9))
     url = f"/me/events/{existing['id']}"
-    chain = [{"id": "0", "method": "GET", "url": url}]
+    chain: list[dict[str, Any]] = [{"id": "0", "method": "GET", "url": url}]
     for i in range(1, 6):
         chain.append({"id": str(i), "method": "GET", "url": url, "dependsOn": [str(i - 1)]})
     chain.append({"id": "del", "method": "DELETE", "url": url, "dependsOn": ["5"]})
