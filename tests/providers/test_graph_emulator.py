@@ -490,6 +490,33 @@ def test_recurrences_graph_refuses_get_400(
     assert refused.status_code == 400, refused.text
 
 
+def test_all_day_series_occurrences_stay_midnight_to_midnight(
+    api: httpx.Client, events: str
+) -> None:
+    body = {
+        "subject": "Retreat",
+        "isAllDay": True,
+        "start": {"dateTime": "2026-10-24T00:00:00", "timeZone": BERLIN},
+        "end": {"dateTime": "2026-10-25T00:00:00", "timeZone": BERLIN},
+        "recurrence": {
+            "pattern": {"type": "daily", "interval": 1},
+            "range": {"type": "endDate", "startDate": "2026-10-24", "endDate": "2026-10-26"},
+        },
+    }
+    master = create(api, events, body)
+    found = api.get(
+        f"/me/events/{master['id']}/instances",
+        params=WINDOW,
+        headers={"Prefer": 'outlook.timezone="Tokyo Standard Time"'},
+    ).json()["value"]
+    assert [(i["start"]["dateTime"], i["end"]["dateTime"], i["isAllDay"]) for i in found] == [
+        ("2026-10-24T00:00:00.0000000", "2026-10-25T00:00:00.0000000", True),
+        ("2026-10-25T00:00:00.0000000", "2026-10-26T00:00:00.0000000", True),
+        ("2026-10-26T00:00:00.0000000", "2026-10-27T00:00:00.0000000", True),
+    ]
+    assert {i["start"]["timeZone"] for i in found} == {"Tokyo Standard Time"}
+
+
 def test_endless_series_expand_only_within_the_window(api: httpx.Client, events: str) -> None:
     body = _series({"type": "daily", "interval": 1}, {"type": "noEnd"}, "2026-01-01")
     master = create(api, events, body)
