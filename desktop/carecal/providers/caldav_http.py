@@ -1,10 +1,13 @@
-"""The CalDAV provider's HTTP layer: one caldav ``DAVClient`` session, exact status codes, and
-the mapping of failures to the domain's errors.
+"""The CalDAV provider's HTTP layer: one httpx session, exact status codes, and the mapping of
+failures to the domain's errors.
 
-The caldav library's high-level calls turn status codes into its own exception classes, follow
-302s by switching to GET and may sleep on a 429; a sync engine needs the exact status, the
-precondition element and Retry-After instead. So requests go through the library client's
-session and authentication object, and this module reads the answers itself.
+A sync engine needs the exact status, the precondition element and Retry-After, and redirects
+followed without turning a PROPFIND into a GET; so this module sends plain requests and reads
+the answers itself. It used the caldav library's client session before: that library loads
+niquests and urllib3-future at import (about 0.2 s of every ``carecal sync`` process), while
+httpx is already Carecal's HTTP client (carecal.net). Certificates are checked against the
+operating system's trust store (wassima, as niquests did), so a self-hosted server whose CA the
+computer trusts keeps working; the TLS context is built on the first https request only.
 
 Blocking: every method here runs on a worker thread (the provider calls it through
 ``asyncio.to_thread``), one request at a time (a lock guards the session).
@@ -13,6 +16,7 @@ Blocking: every method here runs on a worker thread (the provider calls it throu
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,8 +24,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
-from caldav.davclient import DAVClient
+import httpx
 
+from carecal import __version__
 from carecal.domain.errors import (
     AuthExpired,
     NotFound,
@@ -56,21 +61,55 @@ class Answer:
         return tag
 
 
+_HEADERS = {"User-Agent": f"Carecal/{__version__} (CalDAV)", "Accept": "text/xml, text/calendar"}
+
+
+class _Transport(httpx.BaseTransport):
+    """Plain http and https connection pools, the https one built on its first request: loading
+    the system's certificates costs about 50 ms, which a plain-http server (a local Radicale)
+    never needs. Proxies from the environment still apply (httpx mounts them in front)."""
+
+    def __init__(self, verify: bool) -> None:
+        self._verify = verify
+        self._plain = httpx.HTTPTransport(verify=False)  # never used for an https URL
+        self._tls: httpx.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme != "https":
+            return self._plain.handle_request(request)
+        if self._tls is None:
+            self._tls = httpx.HTTPTransport(verify=_tls_context() if self._verify else False)
+        return self._tls.handle_request(request)
+
+    def close(self) -> None:
+        self._plain.close()
+        if self._tls is not None:
+            self._tls.close()
+
+
+def _tls_context() -> ssl.SSLContext:
+    """A verifying TLS context with the operating system's trust store (the certifi bundle if
+    that cannot be read)."""
+    try:
+        import wassima
+
+        return wassima.create_default_ssl_context()
+    except Exception:  # wassima missing, or no readable system store
+        return ssl.create_default_context()
+
+
 class Http:
     """A session to one CalDAV account. Never logs credentials or bodies."""
 
     def __init__(
         self, username: str | None, password: str | None, *, timeout: float, verify_tls: bool
     ) -> None:
-        self._client = DAVClient(
-            url="http://localhost/",  # requests always pass absolute URLs
-            username=username,
-            password=password,
-            auth_type="basic" if username else None,
-            timeout=int(timeout),
-            ssl_verify_cert=verify_tls,
-            enable_rfc6764=False,
-            rate_limit_handle=False,
+        self._client = httpx.Client(
+            auth=httpx.BasicAuth(username, password or "") if username else None,
+            headers=_HEADERS,
+            timeout=timeout,
+            follow_redirects=False,
+            transport=_Transport(verify_tls),
         )
         self._lock = threading.Lock()
         self.requests: list[str] = []  # "METHOD /path", for tests that count round trips
@@ -91,31 +130,21 @@ class Http:
         a PROPFIND) and never from https to http. Raises TransientError for network failures,
         AuthExpired for 401, RateLimited for 429 (and 503 with Retry-After); other statuses are
         returned for the caller to judge."""
-        hdrs = dict(self._client.headers)
-        hdrs.update(headers or {})
-        if not body:
-            hdrs.pop("Content-Type", None)
+        hdrs = dict(headers or {})
+        if body:
+            hdrs.setdefault("Content-Type", "text/xml")
         for _ in range(MAX_REDIRECTS + 1):
             self.requests.append(f"{method} {urlsplit(url).path}")
             try:
                 with self._lock:
-                    r = self._client.session.request(
-                        method,
-                        url,
-                        data=body or None,
-                        headers=hdrs,
-                        auth=self._client.auth,
-                        timeout=self._client.timeout,
-                        verify=self._client.ssl_verify_cert,
-                        allow_redirects=False,
-                    )
+                    r = self._client.request(method, url, content=body or None, headers=hdrs)
                     content = r.content or b""
             except Exception as exc:
                 raise TransientError(
                     f"cannot reach {urlsplit(url).hostname}: {_kind(exc)}"
                 ) from None
             status = int(r.status_code or 0)
-            rh = {k: v for k, v in r.headers.items()}
+            rh = r.headers  # case-insensitive
             if status in (301, 302, 303, 307, 308) and "Location" in r.headers:
                 nxt = urljoin(url, r.headers["Location"])
                 if urlsplit(url).scheme == "https" and urlsplit(nxt).scheme != "https":

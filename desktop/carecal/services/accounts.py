@@ -2,7 +2,7 @@
 
 An account row keeps what is needed to reach the server again (start URL, user name, preset,
 whether the password is in the keyring); the password itself lives only in the OS keyring
-(services.secrets). The CalDAV provider (and with it the caldav/icalendar libraries) is imported
+(services.secrets). The CalDAV provider (and with it httpx, lxml and icalendar) is imported
 inside the functions that talk to the server, so listing stays light.
 
 Threads: the caller's thread (the one owning the Repository); functions that touch the database
