@@ -52,7 +52,6 @@ from carecal.providers.base import (
 )
 from carecal.providers.google_api import DEFAULT_API, GoogleApi, GoogleAuth, path
 from carecal.providers.google_map import (
-    P_ID,
     P_UID,
     Labels,
     MalformedEvent,
@@ -348,23 +347,25 @@ class GoogleProvider:
         events_path = path("calendars", calendar.remote_id, "events")
         try:
             created = await self._call("POST", events_path, "the new event", WRITE, body)
-        except PreconditionFailed:
-            created = await self._revive(calendar, gid, master.body)
-        versions = {gid: _text(created.get("etag"))}
+        except PreconditionFailed as exc:
+            created = await self._revive(calendar, gid, master.body, exc)
+        created_id, etag = _written(created, "the new event")
+        versions = {created_id: etag}
         for entry in entries[1:]:
             exception = await self._new_exception(calendar, gid, entry)
-            versions[exception["id"]] = _text(exception.get("etag"))
-        return RemoteRef(gid, version_json(versions))
+            eid, etag = _written(exception, f"an occurrence of event {gid}")
+            versions[eid] = etag
+        return RemoteRef(created_id, version_json(versions))
 
     async def _revive(
-        self, calendar: RemoteCalendar, gid: str, body: dict[str, Any]
+        self, calendar: RemoteCalendar, gid: str, body: dict[str, Any], refused: PreconditionFailed
     ) -> dict[str, Any]:
-        """After a 409: a live event under ``gid`` is the item itself (PreconditionFailed: the
-        caller adopts it); a deleted one is this local event deleted earlier and now back (an
-        undo), so it is brought back to life with the new content."""
+        """After a 409: a live event under ``gid`` is the item itself (``refused`` is raised:
+        the caller adopts it); a deleted one is this local event deleted earlier and now back
+        (an undo), so it is brought back to life with the new content."""
         current = await self._call("GET", _event_path(calendar, gid), f"event {gid}")
         if not is_cancelled(current):
-            raise PreconditionFailed(f"event {gid} is on Google already")
+            raise refused
         return await self._call(
             "PATCH",
             _event_path(calendar, gid),
@@ -411,11 +412,10 @@ class GoogleProvider:
         versions = parse_version(ref.version, ref.remote_id)
         master_id = ref.remote_id
         master = entries[0]
-        base = self._stored_body(master.stored)
-        changes = patch_for(master.body, base)
+        changes = patch_for(master.body, self._stored_body(master))
         if changes:
             patched = await self._patch(calendar, master_id, changes, versions, master=True)
-            versions[master_id] = _text(patched.get("etag"))
+            versions[master_id] = _written(patched, f"event {master_id}")[1]
         known = {master_id} | {e.stored["id"] for e in entries[1:] if e.stored is not None}
         dropped = [i for i in versions if i not in known]
         if dropped and "recurrence" in changes:
@@ -423,31 +423,34 @@ class GoogleProvider:
         for entry in entries[1:]:
             if entry.stored is None:
                 exception = await self._new_exception(calendar, master_id, entry)
-                versions[exception["id"]] = _text(exception.get("etag"))
+                eid, etag = _written(exception, f"an occurrence of event {master_id}")
+                versions[eid] = etag
                 continue
-            changes = patch_for(entry.body, self._stored_body(entry.stored))
+            changes = patch_for(entry.body, self._stored_body(entry))
             if changes:
                 eid = entry.stored["id"]
                 patched = await self._patch(calendar, eid, changes, versions, master=False)
-                versions[eid] = _text(patched.get("etag"))
+                versions[eid] = _written(patched, f"event {eid}")[1]
         return RemoteRef(master_id, version_json(versions))
 
-    def _stored_body(self, stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _stored_body(self, entry: _Entry) -> dict[str, Any] | None:
         """What Carecal would write for the resource as it was read: the base that a body is
         compared with, field by field, so only real changes are sent. None (send everything)
-        for no resource or one that cannot be read."""
+        for no resource or one that cannot be read. The base carries the entry's own local id
+        and UID: Carecal's ids alone never cause a write (an event made on Google, or an
+        exception that copied its master's ids, gets them when something else changes)."""
+        stored = entry.stored
         if stored is None:
             return None
-        private = stored.get("extendedProperties", {}).get("private", {})
-        private = private if isinstance(private, dict) else {}
+        private = entry.body.get("extendedProperties", {}).get("private", {})
         try:
             event = resource_event(
                 stored,
                 calendar_id="",
-                uid=_text(private.get(P_UID)),
-                event_id=_text(private.get(P_ID)),
+                uid=_text(private.get(P_UID) if isinstance(private, dict) else None),
+                event_id=entry.local_id,
             )
-        except (MalformedEvent, AttributeError):
+        except MalformedEvent:
             return None
         if stored.get("recurringEventId"):
             event = event.with_changes(recurrence_id=event.start)
@@ -462,6 +465,11 @@ class GoogleProvider:
         *,
         master: bool,
     ) -> dict[str, Any]:
+        etag = versions.get(event_id)
+        if not etag:
+            # Never an unconditional write: without a known version the engine re-reads the
+            # item and merges first.
+            raise PreconditionFailed(f"event {event_id}: no version of it is known")
         try:
             return await self._call(
                 "PATCH",
@@ -469,7 +477,7 @@ class GoogleProvider:
                 f"event {event_id}",
                 WRITE,
                 changes,
-                if_match=versions.get(event_id) or None,
+                if_match=etag,
             )
         except NotFound:
             if master:
@@ -510,7 +518,7 @@ class GoogleProvider:
                 if_match=versions.get(eid) or None,
             )
             gone = await self._call("GET", _event_path(calendar, eid), f"event {eid}")
-            versions[eid] = _text(gone.get("etag"))
+            versions[eid] = _written(gone, f"event {eid}")[1]
 
     async def delete(self, calendar: RemoteCalendar, ref: RemoteRef) -> None:
         """DELETE the master (its exceptions go with it) with If-Match on its etag. Already
@@ -591,6 +599,16 @@ class GoogleProvider:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _written(resource: dict[str, Any], what: str) -> tuple[str, str]:
+    """(id, etag) of the event Google answered a write with. Raises TransientError when they
+    are missing: the write may have happened, and the engine's retry finds out (412, then a
+    merge that recognises its own version)."""
+    eid, etag = _text(resource.get("id")), _text(resource.get("etag"))
+    if not eid or not etag:
+        raise TransientError(f"{what}: Google's answer to a change had no id or etag")
+    return eid, etag
 
 
 def _event_path(calendar: RemoteCalendar, event_id: str) -> str:
