@@ -296,10 +296,13 @@ def test_no_menu_no_shortcuts_in_the_kiosk(kiosk: KioskWindow) -> None:
 def test_from_the_calendar_window_settings_and_export_are_unreachable(
     qtbot, window: MainWindow, practice: Practice
 ) -> None:  # type: ignore[no-untyped-def]
+    window.open_patients()  # a window full of patient data, open when the kiosk starts
+    patients = window.patients_window
+    assert patients is not None and patients.isVisible()
     window.open_kiosk()
     kiosk = window.property("kioskWindow")
     assert isinstance(kiosk, KioskWindow) and kiosk.isVisible()
-    assert not window.isVisible()
+    assert not window.isVisible() and not patients.isVisible()
     actions = window.findChildren(QAction)
     assert actions and not any(a.isEnabled() for a in actions if a.text())
     for key in (Qt.Key.Key_Comma, Qt.Key.Key_E, Qt.Key.Key_P, Qt.Key.Key_Q):
@@ -311,7 +314,7 @@ def test_from_the_calendar_window_settings_and_export_are_unreachable(
     assert kiosk.isVisible()
     kiosk.ask_exit()
     kiosk.pin.type_pin(PIN)
-    assert window.isVisible() and not kiosk.isVisible()
+    assert window.isVisible() and not kiosk.isVisible() and patients.isVisible()
     settings_action = next(a for a in actions if a.text() == "&Settings…")
     assert settings_action.isEnabled()
 

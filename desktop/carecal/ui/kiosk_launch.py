@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
+from shiboken6 import isValid
 
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import Settings
@@ -69,6 +70,14 @@ def _swap_in(
     for action in actions:
         action.setEnabled(False)
     window.menuBar().setEnabled(False)
+    # Patients, accounts, conflicts ...: every other open window goes away with the calendar.
+    others = [
+        w
+        for w in QApplication.topLevelWidgets()
+        if w.isVisible() and w is not window and not isinstance(w, KioskWindow)
+    ]
+    for other in others:
+        other.hide()
     kiosk_window = KioskWindow(ctx, kiosk, settings)
     window.setProperty(_WINDOW_PROPERTY, kiosk_window)
 
@@ -78,6 +87,9 @@ def _swap_in(
         window.menuBar().setEnabled(True)
         window.setProperty(_WINDOW_PROPERTY, None)
         window.show()
+        for other in others:
+            if isValid(other):  # it may have been deleted meanwhile
+                other.show()
         kiosk_window.deleteLater()
 
     kiosk_window.exited.connect(back)
