@@ -148,6 +148,7 @@ class Listings:
 
     # ----- plain paged lists --------------------------------------------------------------
     def page_size(self, query: Query, max_page: int | None) -> int:
+        """$top, else the preferred page size, else the default; never above the cap."""
         top = option(query, "$top")
         if top is not None:
             if not top.isdigit() or not 1 <= int(top) <= MAX_TOP:

@@ -88,6 +88,7 @@ class Stamp:
 
     @property
     def etag(self) -> str:
+        """The @odata.etag: a weak etag wrapping the changeKey."""
         return f'W/"{self.change_key}"'
 
 
@@ -132,6 +133,7 @@ class Inst:
 
     @property
     def identity(self) -> tuple[str, datetime | None]:
+        """(item key, original start): what stays the same across ids and versions."""
         return (self.item.key, self.original)
 
 
@@ -433,6 +435,7 @@ class Mailbox:
         return cached[1]
 
     def kind_of(self, item: Item) -> str:
+        """seriesMaster or singleInstance."""
         return "seriesMaster" if item.fields.get("recurrence") is not None else "singleInstance"
 
     def as_inst(self, item: Item) -> Inst:
@@ -505,6 +508,7 @@ class Mailbox:
 
     # ----- writes -------------------------------------------------------------------------
     def add_calendar(self, name: str, *, default: bool = False) -> CalendarInfo:
+        """A new calendar folder."""
         cal = CalendarInfo(
             self.calendar_id(len(self.calendars) + 1),
             name,
@@ -515,9 +519,11 @@ class Mailbox:
         return cal
 
     def default_calendar(self) -> CalendarInfo:
+        """The mailbox's default calendar."""
         return next(c for c in self.calendars.values() if c.is_default)
 
     def calendar(self, calendar_id: str) -> CalendarInfo:
+        """A calendar by id; 404 for an unknown one."""
         cal = self.calendars.get(calendar_id)
         if cal is None:
             raise not_found()

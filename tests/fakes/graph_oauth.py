@@ -172,6 +172,7 @@ class IdentityServer:
         return None
 
     def expire_access_tokens(self) -> None:
+        """Every access token issued so far is expired from now on."""
         for grant in self.grants:
             for token in grant.access_tokens:
                 grant.access_tokens[token] = 0.0
@@ -223,6 +224,7 @@ class IdentityServer:
 
     # ----- endpoints ----------------------------------------------------------------------
     def check_tenant(self, tenant: str) -> None:
+        """400 invalid_tenant unless `tenant` is an alias, this tenant or a GUID."""
         if tenant not in TENANT_ALIASES and tenant != self.tenant_id and not _GUID_RE.match(tenant):
             raise IdentityError(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found.")
 

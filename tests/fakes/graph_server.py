@@ -156,36 +156,44 @@ class GraphEmulator:
 
     @property
     def base_url(self) -> str:
+        """http://127.0.0.1:PORT (the emulator must be running)."""
         assert self._server is not None, "emulator not started"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def api_base(self) -> str:
+        """The Graph v1.0 root."""
         return self.base_url + "/v1.0"
 
     @property
     def batch_uri(self) -> str:
+        """The JSON batching endpoint."""
         return self.api_base + "/$batch"
 
     @property
     def authority(self) -> str:
+        """The identity authority for the "common" tenant."""
         return self.base_url + "/common"
 
     @property
     def authorize_uri(self) -> str:
+        """The sign-in page a browser opens."""
         return self.authority + "/oauth2/v2.0/authorize"
 
     @property
     def token_uri(self) -> str:
+        """The token endpoint."""
         return self.authority + "/oauth2/v2.0/token"
 
     @property
     def devicecode_uri(self) -> str:
+        """The device-code endpoint."""
         return self.authority + "/oauth2/v2.0/devicecode"
 
     # ----- admin hooks: accounts and tokens -----------------------------------------------
     @property
     def default_calendar_id(self) -> str:
+        """The id of the mailbox's default calendar."""
         with self.lock:
             return self.mailbox.default_calendar().id
 
@@ -352,6 +360,7 @@ class GraphEmulator:
             return self._inflight <= self.mailbox_concurrency
 
     def leave(self) -> None:
+        """One API request is no longer in flight."""
         with self._inflight_lock:
             self._inflight -= 1
 
