@@ -103,6 +103,11 @@ class SelfCheckInPage(QWidget):
         outer.addStretch(1)
         for edit in (self.day, self.month, self.year, self.initials):
             edit.returnPressed.connect(self._find)
+        self.initials.textEdited.connect(self._upper)
+
+    def _upper(self, text: str) -> None:
+        if text != text.upper():
+            self.initials.setText(text.upper())
 
     def entered_birth_date(self) -> date | None:
         """The typed date of birth, or None when it is not a real date."""

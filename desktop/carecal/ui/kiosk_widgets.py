@@ -44,8 +44,8 @@ KIOSK_STYLE = """
     font-weight: 600; }
 #Kiosk QPushButton#KioskPrimary:pressed { background: #1d4ed8; }
 #Kiosk QPushButton#KioskPrimary:disabled { background: #bfcdf0; color: #ffffff; }
-#Kiosk QPushButton#KioskHero { min-height: 120px; font-size: 22pt; font-weight: 600;
-    border-radius: 18px; }
+#Kiosk QPushButton#KioskHero { min-height: 120px; min-width: 420px; max-width: 420px;
+    font-size: 22pt; font-weight: 600; border-radius: 18px; }
 #Kiosk QPushButton#KioskArrive { background: #059669; border: none; color: #ffffff;
     font-weight: 600; }
 #Kiosk QPushButton#KioskArrive:pressed { background: #047857; }
@@ -144,7 +144,7 @@ class PinPad(QWidget):
             btn = button(key, name, self._presser(key))
             btn.setMinimumSize(120, 76)
             if key == "OK":
-                btn.setStyleSheet("font-size: 20pt;")
+                btn.setStyleSheet("font-size: 20pt; min-height: 72px;")
             self.keys[key] = btn
             grid.addWidget(btn, i // 3, i % 3)
         cancel = button("Cancel", "KioskQuiet", self._cancel)

@@ -60,8 +60,6 @@ class StartPage(QWidget):
         self.self_check_in = button("I have an appointment\nCheck in", "KioskHero")
         self.self_check_in.setStyleSheet("background: #2563eb; color: #ffffff; border: none;")
         self.front_desk = button("Front desk", "KioskHero")
-        for b in (self.self_check_in, self.front_desk):
-            b.setFixedWidth(400)
         self.exit = button("Exit kiosk", "KioskQuiet")
         self.hint = label("", "KioskHint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
