@@ -339,6 +339,8 @@ class _Handler(BaseHTTPRequestHandler):
         data = b"" if body is None else json.dumps(body).encode()
         if body is not None:
             self.emu.responses.append((schema or "?", copy.deepcopy(body)))
+        # Logged before the answer leaves: a client that got it must find it in the log.
+        self.emu.log.append((self.command, self.path, status))
         self.send_response(status)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -347,7 +349,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        self.emu.log.append((self.command, self.path, status))
 
     def _dispatch(self) -> None:
         url = urlsplit(self.path)
