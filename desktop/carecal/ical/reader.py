@@ -8,11 +8,21 @@ that holds nothing importable raises IcsError. Only IcsError ever leaves ``read_
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from carecal.domain.errors import IcsError
 from carecal.domain.models import Event
-from carecal.ical.lenient import MAX_BYTES, Block, decode, parse_components
+from carecal.ical.lenient import (
+    _NAME_RE,
+    _NEWLINES_RE,
+    MAX_BYTES,
+    MAX_DEPTH,
+    Block,
+    decode,
+    make_line,
+    parse_components,
+)
 from carecal.ical.tz import TzResolver
 from carecal.ical.values import when_identity
 from carecal.ical.vevent import SkipEvent, describe, vevent_to_event
@@ -150,3 +160,147 @@ def _dedupe(events: list[Event], warnings: _Warnings) -> list[Event]:
         chosen[key] = len(result)
         result.append(event)
     return [e for e in result if e is not None]
+
+
+# A component name as it may follow BEGIN: / END: on the fast path (anything else falls back).
+_COMP_NAME_RE = re.compile(r"[A-Z][A-Z0-9-]*")
+
+
+def read_item(text: str, *, source: str, calendar_id: str) -> list[Event]:
+    """The events of one calendar object resource (a CalDAV item): the same events as
+    ``read_ics(text.encode("utf-8"), ...).events`` (fresh ids aside), without the warnings.
+
+    A well-formed resource (one VCALENDAR holding VEVENTs and VTIMEZONEs, every component
+    closed) takes a fast path: only the VEVENTs are split into lines, and a VTIMEZONE is parsed
+    only when an event's TZID is not a zone name by itself. Anything else goes through
+    ``read_ics``. Caller's thread; CPU only. Raises IcsError like ``read_ics``.
+    """
+    split = None if len(text) * 4 > MAX_BYTES else _split_item(text)
+    if split is None:
+        return read_ics(text.encode("utf-8"), source=source, calendar_id=calendar_id).events
+    default_tz, vevents, vtimezones = split
+
+    def zones() -> list[Block]:
+        return [b for t in vtimezones for b in parse_components(t, source)[0]]
+
+    resolver = TzResolver(zones, default=default_tz)
+    events: list[Event] = []
+    warnings = _Warnings(source)
+    for vtext in vevents:
+        blocks, _notes = parse_components(vtext, source)
+        if len(blocks) != 1 or blocks[0].name != "VEVENT":  # cannot happen after _split_item
+            return read_ics(text.encode("utf-8"), source=source, calendar_id=calendar_id).events
+        try:
+            converted = vevent_to_event(blocks[0], resolver, calendar_id)
+        except SkipEvent:
+            continue
+        events.append(converted.event)
+    return _dedupe(events, warnings)
+
+
+def _split_item(text: str) -> tuple[str | None, list[str], list[str]] | None:
+    """(X-WR-TIMEZONE, VEVENT texts, VTIMEZONE texts) of a well-formed resource, else None.
+
+    Well-formed here: blank lines aside, the text is BEGIN:VCALENDAR ... END:VCALENDAR; its own
+    properties are content lines; its components are VEVENTs and VTIMEZONEs, each closed by a
+    matching END with every component inside it closed too; BEGIN and END lines are upper case,
+    unfolded and without parameters. Whatever the lenient reader would repair or warn about
+    falls outside, so the slow path handles it exactly as an import would.
+    """
+    if "\x00" in text:
+        return None
+    lines = _NEWLINES_RE.split(text)
+    n = len(lines)
+    i = 0
+    while i < n and not lines[i].strip():
+        i += 1
+    if i == n or lines[i] != "BEGIN:VCALENDAR":
+        return None
+    i += 1
+    own: list[str] = []  # the VCALENDAR's own logical lines
+    vevents: list[str] = []
+    vtimezones: list[str] = []
+    closed = False
+    after_bound = True  # the previous line was a BEGIN or END line: no continuation allowed
+    while i < n:
+        line = lines[i]
+        i += 1
+        if closed:
+            if line.strip():
+                return None
+            continue
+        if line[:1] in (" ", "\t"):
+            if after_bound or not own:
+                return None
+            own[-1] += line[1:]
+            continue
+        if not line.strip():
+            continue
+        kind = _bound(line)
+        if kind is None:
+            own.append(line)
+            after_bound = False
+            continue
+        after_bound = True
+        word, name = kind
+        if word == "?":
+            return None
+        if word == "END":
+            if name != "VCALENDAR":
+                return None
+            closed = True
+            continue
+        if name not in ("VEVENT", "VTIMEZONE"):
+            return None
+        start = i - 1
+        stack = [name]
+        while stack:
+            if i == n:
+                return None
+            inner = lines[i]
+            i += 1
+            if inner[:1] in (" ", "\t") or not inner.strip():
+                continue
+            kind = _bound(inner)
+            if kind is None:
+                continue
+            if kind[0] == "?":
+                return None
+            if kind[0] == "BEGIN":
+                if len(stack) + 1 >= MAX_DEPTH:
+                    return None  # the slow path refuses absurd nesting
+                stack.append(kind[1])
+            elif kind[1] == stack[-1]:
+                stack.pop()
+            else:
+                return None
+        if i < n and lines[i][:1] in (" ", "\t"):
+            return None  # a continuation of the END line
+        (vevents if name == "VEVENT" else vtimezones).append("\r\n".join(lines[start:i]))
+    if not closed:
+        return None
+    default_tz: str | None = None
+    for logical in own:
+        if not _NAME_RE.match(logical):
+            return None
+        try:
+            line_ = make_line(logical)
+        except (ValueError, AssertionError):
+            return None
+        if default_tz is None and line_.name == "X-WR-TIMEZONE" and line_.value.strip():
+            default_tz = line_.value.strip()
+    return default_tz, vevents, vtimezones
+
+
+def _bound(line: str) -> tuple[str, str] | None:
+    """("BEGIN" | "END", component name) for a clean BEGIN/END line, None for a property line,
+    ("?", "") for a line that only looks like one (lower case, parameters, blanks, or a
+    property whose name starts with BEGIN or END): the caller then takes the slow path."""
+    head = line[:5].upper()
+    if not (head.startswith("BEGIN") or head.startswith("END")):
+        return None
+    if line.startswith("BEGIN:") and _COMP_NAME_RE.fullmatch(line, 6):
+        return "BEGIN", line[6:]
+    if line.startswith("END:") and _COMP_NAME_RE.fullmatch(line, 4):
+        return "END", line[4:]
+    return "?", ""

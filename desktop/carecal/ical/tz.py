@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from icalendar import Timezone
@@ -103,12 +103,15 @@ class TzResolver:
     None when the caller must fall back (the warning says how).
     """
 
-    def __init__(self, vtimezones: Iterable[Block] = (), default: str | None = None) -> None:
-        self._blocks: dict[str, Block] = {}
-        for block in vtimezones:
-            line = block.first("TZID")
-            if line is not None:
-                self._blocks.setdefault(unescape_text(line.value).strip(), block)
+    def __init__(
+        self,
+        vtimezones: Iterable[Block] | Callable[[], Iterable[Block]] = (),
+        default: str | None = None,
+    ) -> None:
+        # A callable is called the first time a TZID is not a zone name by itself: the reader of
+        # a CalDAV item then never parses VTIMEZONEs that name IANA zones (nearly all of them).
+        self._source = vtimezones
+        self._loaded: dict[str, Block] | None = None
         self._default = default
         self._cache: dict[tuple[str, int], tuple[zoneinfo.ZoneInfo | None, tzinfo | None]] = {}
 
@@ -136,10 +139,20 @@ class TzResolver:
                 return fallback, None, f"unknown time zone '{tzid}'; used {fallback.key}"
         return None, None, f"unknown time zone '{tzid}'; times read as UTC"
 
+    def _blocks(self) -> dict[str, Block]:
+        if self._loaded is None:
+            source = self._source
+            self._loaded = {}
+            for block in source() if callable(source) else source:
+                line = block.first("TZID")
+                if line is not None:
+                    self._loaded.setdefault(unescape_text(line.value).strip(), block)
+        return self._loaded
+
     def _from_vtimezone(
         self, tzid: str, year: int
     ) -> tuple[zoneinfo.ZoneInfo | None, tzinfo | None]:
-        block = self._blocks.get(tzid.strip())
+        block = self._blocks().get(tzid.strip())
         if block is None:
             return None, None
         try:

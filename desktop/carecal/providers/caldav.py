@@ -33,7 +33,7 @@ from carecal.domain.errors import (
     TransientError,
 )
 from carecal.domain.models import Event, ProviderKind
-from carecal.ical.reader import read_ics
+from carecal.ical.reader import read_item
 from carecal.ical.writer import write_ics
 from carecal.providers import caldav_discovery as disco
 from carecal.providers import caldav_fetch as fetch
@@ -157,10 +157,7 @@ class CalDAVProvider:
         await self._run(work)
 
     def to_events(self, item: RemoteItem, calendar_id: str) -> list[Event]:
-        parsed = read_ics(
-            item.raw.encode("utf-8"), source=item.ref.remote_id, calendar_id=calendar_id
-        )
-        return parsed.events
+        return read_item(item.raw, source=item.ref.remote_id, calendar_id=calendar_id)
 
     def to_raw(self, events: Sequence[Event]) -> str:
         return write_ics(events).decode("utf-8")
