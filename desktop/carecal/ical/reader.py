@@ -162,8 +162,8 @@ def _dedupe(events: list[Event], warnings: _Warnings) -> list[Event]:
     return [e for e in result if e is not None]
 
 
-# A component name as it may follow BEGIN: / END: on the fast path (anything else falls back).
-_COMP_NAME_RE = re.compile(r"[A-Z][A-Z0-9-]*")
+# A clean BEGIN/END line (upper case, no parameters, no blanks); newlines are \n or \r\n here.
+_BOUND_RE = re.compile(r"^(BEGIN|END):([A-Z][A-Z0-9-]*)\r?$", re.MULTILINE)
 
 
 def read_item(text: str, *, source: str, calendar_id: str) -> list[Event]:
@@ -204,103 +204,71 @@ def _split_item(text: str) -> tuple[str | None, list[str], list[str]] | None:
     Well-formed here: blank lines aside, the text is BEGIN:VCALENDAR ... END:VCALENDAR; its own
     properties are content lines; its components are VEVENTs and VTIMEZONEs, each closed by a
     matching END with every component inside it closed too; BEGIN and END lines are upper case,
-    unfolded and without parameters. Whatever the lenient reader would repair or warn about
-    falls outside, so the slow path handles it exactly as an import would.
+    unfolded and without parameters; newlines are LF or CRLF. Whatever the lenient reader would
+    repair or warn about falls outside, so the slow path handles it exactly as an import would.
+    The component structure comes from a few regular-expression scans, not a loop over lines.
     """
-    if "\x00" in text:
+    if "\x00" in text or text.count("\r") != text.count("\r\n"):
         return None
-    lines = _NEWLINES_RE.split(text)
-    n = len(lines)
-    i = 0
-    while i < n and not lines[i].strip():
-        i += 1
-    if i == n or lines[i] != "BEGIN:VCALENDAR":
+    bounds = list(_BOUND_RE.finditer(text))
+    upper = text.upper()
+    lookalikes = upper.count("\nBEGIN") + upper.count("\nEND") + upper.startswith(("BEGIN", "END"))
+    if len(bounds) < 2 or len(bounds) != lookalikes:
         return None
-    i += 1
-    own: list[str] = []  # the VCALENDAR's own logical lines
+    for bound in bounds:
+        if text[bound.end() + 1 : bound.end() + 2] in (" ", "\t"):
+            return None  # a BEGIN or END line continued by a fold
+    first, last = bounds[0], bounds[-1]
+    if first.group(1, 2) != ("BEGIN", "VCALENDAR") or last.group(1, 2) != ("END", "VCALENDAR"):
+        return None
+    if text[: first.start()].strip() or text[last.end() :].strip():
+        return None
+    spans: list[str] = []  # the VCALENDAR's own text between its components
     vevents: list[str] = []
     vtimezones: list[str] = []
-    closed = False
-    after_bound = True  # the previous line was a BEGIN or END line: no continuation allowed
-    while i < n:
-        line = lines[i]
-        i += 1
-        if closed:
-            if line.strip():
-                return None
-            continue
-        if line[:1] in (" ", "\t"):
-            if after_bound or not own:
-                return None
-            own[-1] += line[1:]
-            continue
-        if not line.strip():
-            continue
-        kind = _bound(line)
-        if kind is None:
-            own.append(line)
-            after_bound = False
-            continue
-        after_bound = True
-        word, name = kind
-        if word == "?":
+    pos = first.end()
+    k = 1
+    while k < len(bounds) - 1:
+        begin = bounds[k]
+        name = begin.group(2)
+        if begin.group(1) != "BEGIN" or name not in ("VEVENT", "VTIMEZONE"):
             return None
-        if word == "END":
-            if name != "VCALENDAR":
-                return None
-            closed = True
-            continue
-        if name not in ("VEVENT", "VTIMEZONE"):
-            return None
-        start = i - 1
+        spans.append(text[pos : begin.start()])
         stack = [name]
+        k += 1
         while stack:
-            if i == n:
+            if k >= len(bounds) - 1:
                 return None
-            inner = lines[i]
-            i += 1
-            if inner[:1] in (" ", "\t") or not inner.strip():
-                continue
-            kind = _bound(inner)
-            if kind is None:
-                continue
-            if kind[0] == "?":
-                return None
-            if kind[0] == "BEGIN":
+            bound = bounds[k]
+            k += 1
+            if bound.group(1) == "BEGIN":
                 if len(stack) + 1 >= MAX_DEPTH:
                     return None  # the slow path refuses absurd nesting
-                stack.append(kind[1])
-            elif kind[1] == stack[-1]:
+                stack.append(bound.group(2))
+            elif bound.group(2) == stack[-1]:
                 stack.pop()
             else:
                 return None
-        if i < n and lines[i][:1] in (" ", "\t"):
-            return None  # a continuation of the END line
-        (vevents if name == "VEVENT" else vtimezones).append("\r\n".join(lines[start:i]))
-    if not closed:
-        return None
+        pos = bounds[k - 1].end()
+        (vevents if name == "VEVENT" else vtimezones).append(text[begin.start() : pos])
+    spans.append(text[pos : last.start()])
     default_tz: str | None = None
-    for logical in own:
-        if not _NAME_RE.match(logical):
-            return None
-        try:
-            line_ = make_line(logical)
-        except (ValueError, AssertionError):
-            return None
-        if default_tz is None and line_.name == "X-WR-TIMEZONE" and line_.value.strip():
-            default_tz = line_.value.strip()
+    for span in spans:
+        own: list[str] = []
+        for line in _NEWLINES_RE.split(span):
+            if line[:1] in (" ", "\t"):
+                if not own:
+                    return None  # would continue a BEGIN or END line
+                own[-1] += line[1:]
+            elif line.strip():
+                own.append(line)
+        for logical in own:
+            if not _NAME_RE.match(logical):
+                return None
+            try:
+                parsed = make_line(logical)
+            except (ValueError, AssertionError):
+                return None
+            if default_tz is None and parsed.name == "X-WR-TIMEZONE" and parsed.value.strip():
+                default_tz = parsed.value.strip()
     return default_tz, vevents, vtimezones
-
-
-def _bound(line: str) -> tuple[str, str] | None:
-    """("BEGIN" | "END", component name) for a clean BEGIN/END line, None for a property line,
-    ("?", "") for a line that only looks like one (lower case, parameters, blanks, or a
-    property whose name starts with BEGIN or END): the caller then takes the slow path."""
-    head = line[:5].upper()
-    if not (head.startswith("BEGIN") or head.startswith("END")):
-        return None
-    if line.startswith("BEGIN:") and _COMP_NAME_RE.fullmatch(line, 6):
-        return "BEGIN", line[6:]
-    if line.startswith("END:") and _COMP_NAME_RE.fullmatch(line, 4):
-        return "END", line[4:]
-    return "?", ""
