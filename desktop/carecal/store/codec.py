@@ -254,9 +254,10 @@ def row_to_event(
         raise StoreError(f"event {row.get('id')!r} cannot be read from the database") from exc
 
 
-def event_doc(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict of every Event field (audit before/after, outbox payload, sync base)."""
-    doc = dict(zip(EVENT_FIELDS, event_values(event), strict=True))
+def event_doc(event: Event, values: tuple[Any, ...] | None = None) -> dict[str, Any]:
+    """A JSON-ready dict of every Event field (audit before/after, outbox payload, sync base).
+    ``values``: the event's ``event_values`` when the caller has them already."""
+    doc = dict(zip(EVENT_FIELDS, values or event_values(event), strict=True))
     for derived in ("kind", "start_utc", "end_utc", "n_participants", "recurrence_id"):
         del doc[derived]
     doc["participants"] = [[p.patient_id, p.attendance.value] for p in event.participants]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -221,11 +221,19 @@ class EventRows:
 
     # --- writes ----------------------------------------------------------------------------
 
-    def insert(self, events: Sequence[Event], now: str, pending: bool) -> None:
-        """Insert rows (masters and singles before overrides, for the master_id reference)."""
+    def insert(
+        self,
+        events: Sequence[Event],
+        now: str,
+        pending: bool,
+        values: Mapping[str, tuple[Any, ...]] | None = None,
+    ) -> None:
+        """Insert rows (masters and singles before overrides, for the master_id reference).
+        ``values``: event id -> ``event_values``, for events the caller has encoded already."""
         self.forget()
         ordered = sorted(events, key=lambda e: e.recurrence_id is not None)
-        rows = [(*event_values(e), int(pending), now, now) for e in ordered]
+        known = values or {}
+        rows = [(*(known.get(e.id) or event_values(e)), int(pending), now, now) for e in ordered]
         kind, start, end = (EVENT_FIELDS.index(c) for c in ("kind", "start_utc", "end_utc"))
         spans = [r[end] - r[start] for r in rows if r[kind] == KIND_SINGLE]
         parts = [p for e in ordered for p in participants_values(e)]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from carecal.domain.models import Event
-from carecal.store.codec import event_doc
+from carecal.store.codec import event_doc, event_values
 from carecal.store.rows import chunks, marks
 from carecal.store.syncstate import item_key, with_local_ids
 
@@ -79,6 +79,7 @@ def store_pulled_batch(
     result: dict[str, list[Event]] = {}
     sync_rows: list[tuple[Any, ...]] = []
     listed: list[dict[str, Any]] = []
+    values: dict[str, tuple[Any, ...]] = {}  # event id -> row values, encoded once
     for item in items:
         before = {item_key(e): e for e in local.get(item.uid, ())}
         stored = with_local_ids(
@@ -89,7 +90,9 @@ def store_pulled_batch(
         gone.extend(e for k, e in before.items() if k not in keys)
         for event in stored:
             (updates if item_key(event) in before else inserts).append(event)
-        docs = {item_key(e): event_doc(e) for e in stored}
+        for event in stored:
+            values[event.id] = event_values(event)
+        docs = {item_key(e): event_doc(e, values[e.id]) for e in stored}
         base = json.dumps(docs, sort_keys=True)
         sync_rows.append((calendar_id, item.uid, item.remote_id, item.version, base, now))
         entry: dict[str, Any] = {
@@ -107,7 +110,7 @@ def store_pulled_batch(
         if updates:
             rows.update(updates, now, False)
         if inserts:
-            rows.insert(inserts, now, False)
+            rows.insert(inserts, now, False, values)
         recurring = {e.id for e in updates + inserts if e.is_recurring}
         if recurring:
             rows.refresh_bounds(recurring)
