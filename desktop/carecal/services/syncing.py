@@ -45,7 +45,7 @@ def keyring_providers(account: Account) -> Provider:
     password. Sync worker thread. Raises PasswordMissing, NoKeyring, KeyringFailed,
     ValidationError, StoreError."""
     if account.kind is ProviderKind.GOOGLE:
-        from carecal.services import google_accounts as google
+        from carecal.services import google_client as google
 
         repo = _cycle_repo.get()
         labels = google.labels_from(repo) if repo is not None else None
