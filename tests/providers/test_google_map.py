@@ -21,6 +21,7 @@ from carecal.domain.models import (
     Participant,
     VisitMode,
 )
+from carecal.providers.google_body import patch_for, render_body
 from carecal.providers.google_map import (
     Labels,
     MalformedEvent,
@@ -29,8 +30,6 @@ from carecal.providers.google_map import (
     item_events,
     item_resources,
     mask_signature,
-    patch_for,
-    render_body,
     unmask,
 )
 

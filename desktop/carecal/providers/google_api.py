@@ -192,6 +192,22 @@ class GoogleApi:
             )
         return data
 
+    async def fetch(
+        self,
+        method: str,
+        url_path: str,
+        what: str,
+        params: Params | None = None,
+        body: Any = None,
+        *,
+        if_match: str | None = None,
+    ) -> dict[str, Any]:
+        """``call`` with {} for an empty answer. Raises as ``call``."""
+        data = await self.call(
+            method, url_path, what=what, params=params, body=body, if_match=if_match
+        )
+        return data or {}
+
     async def send(
         self,
         method: str,

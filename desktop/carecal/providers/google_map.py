@@ -1,8 +1,9 @@
-"""Google Calendar v3 event resources <-> Carecal's domain events, and the privacy levels that
-decide what Google sees of an appointment.
+"""Google Calendar v3 event resources -> Carecal's domain events; the privacy levels that
+decide what Google sees of an appointment, and the masks that let Carecal put back what a level
+withheld. (Events -> the fields Carecal writes: providers/google_body.py.)
 
 Pure functions: no I/O, any thread, CPU only. Reading raises ``MalformedEvent`` (a
-PermanentItemError: this one item cannot be used) for a resource Carecal cannot read; writing
+PermanentItemError: this one item cannot be used) for a resource Carecal cannot read; the rest
 raises nothing.
 
 The representation (see GOOGLE.md, "Representation"): an item is a master (or single event)
@@ -45,7 +46,7 @@ from carecal.domain.models import (
     When,
     new_id,
 )
-from carecal.ical.values import parse_date_or_datetime, render_when_list, zone_key
+from carecal.ical.values import parse_date_or_datetime
 
 P_ID = "carecalId"
 P_UID = "carecalUid"
@@ -58,24 +59,13 @@ P_CAPACITY = "carecalCapacity"
 P_PRICE = "carecalPrice"
 P_MASK = "carecalMask"
 P_SIG = "carecalMaskSig"
-
+OWN_KEYS = (
+    P_ID, P_UID, P_PATIENT, P_SERVICE, P_MODE, P_STATUS, P_PARTICIPANTS, P_CAPACITY, P_PRICE,
+    P_MASK, P_SIG,
+)  # fmt: skip
 VIDEO_PREFIX = "Video: "
-BUSY_TITLE = "Busy"
-APPOINTMENT_TITLE = "Appointment"
+
 _VIDEO_LINE = re.compile(r"(?:\A|\n)Video: (https?://\S+)\s*\Z")
-# The fields Carecal writes; a patch never names any other field of the resource.
-BODY_FIELDS = (
-    "summary",
-    "description",
-    "location",
-    "start",
-    "end",
-    "recurrence",
-    "status",
-    "transparency",
-    "reminders",
-    "extendedProperties",
-)
 
 
 class Privacy(enum.StrEnum):
@@ -135,7 +125,7 @@ def item_resources(raw: str, source: str) -> list[dict[str, Any]]:
 def item_uid(master: Mapping[str, Any]) -> str:
     """The item's UID: Carecal's own (private carecalUid) when present, else Google's iCalUID,
     else (a resource Google should not send) one derived from its id."""
-    own = _private(master).get(P_UID)
+    own = private_of(master).get(P_UID)
     if isinstance(own, str) and own:
         return own
     ical = master.get("iCalUID")
@@ -171,7 +161,7 @@ def parse_version(version: str | None, master_id: str) -> dict[str, str]:
 # --- reading: resource -> Event -------------------------------------------------------------
 
 
-def _private(resource: Mapping[str, Any]) -> dict[str, str]:
+def private_of(resource: Mapping[str, Any]) -> dict[str, str]:
     props = resource.get("extendedProperties")
     private = props.get("private") if isinstance(props, dict) else None
     if not isinstance(private, dict):
@@ -179,7 +169,7 @@ def _private(resource: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): v for k, v in private.items() if isinstance(v, str)}
 
 
-def _zone(name: str | None) -> tuple[tzinfo, str]:
+def zone_of(name: str | None) -> tuple[tzinfo, str]:
     """(tzinfo, name) for an IANA name; UTC for UTC, a missing or an unknown name."""
     if not name or name.upper() in ("UTC", "ETC/UTC", "Z"):
         return UTC, "UTC"
@@ -208,7 +198,7 @@ def _when(edt: Any, what: str, fallback_zone: str | None) -> tuple[When, str | N
     except ValueError:
         raise MalformedEvent(f"{what} has an unreadable dateTime") from None
     name = edt.get("timeZone") if isinstance(edt.get("timeZone"), str) else fallback_zone
-    zone, key = _zone(name)
+    zone, key = zone_of(name)
     if moment.tzinfo is None:
         # RFC 3339 requires an offset; without one the time zone is the only reading left.
         moment = moment.replace(tzinfo=zone)
@@ -228,7 +218,7 @@ def _line_values(line: str, like: When) -> list[When]:
     """The dates of one RDATE/EXDATE line (unreadable values are left out)."""
     head, _, values = line.partition(":")
     params = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
-    line_zone = _zone(params.get("TZID"))[0] if "TZID" in params else None
+    line_zone = zone_of(params.get("TZID"))[0] if "TZID" in params else None
     out: list[When] = []
     for text in values.split(","):
         text = text.strip().split("/", 1)[0]
@@ -250,17 +240,17 @@ def _line_values(line: str, like: When) -> list[When]:
     return out
 
 
-def _sort_key(value: When) -> tuple[int, str]:
+def sort_key(value: When) -> tuple[int, str]:
     if isinstance(value, datetime):
         return 1, value.astimezone(UTC).isoformat()
     return 0, value.isoformat()
 
 
-def _canonical(values: Sequence[When]) -> tuple[When, ...]:
+def canonical(values: Sequence[When]) -> tuple[When, ...]:
     """Sorted, without repeats (by instant): both sides of a comparison list them alike."""
     seen: dict[tuple[int, str], When] = {}
     for value in values:
-        seen.setdefault(_sort_key(value), value)
+        seen.setdefault(sort_key(value), value)
     return tuple(seen[k] for k in sorted(seen))
 
 
@@ -272,7 +262,7 @@ class _Recurrence:
     others: tuple[str, ...] = ()  # lines Carecal does not model (EXRULE, a second RRULE)
 
 
-def _recurrence(lines: Any, start: When) -> _Recurrence:
+def parse_recurrence(lines: Any, start: When) -> _Recurrence:
     if not isinstance(lines, list):
         return _Recurrence()
     rrule: str | None = None
@@ -291,7 +281,7 @@ def _recurrence(lines: Any, start: When) -> _Recurrence:
             exdates.extend(_line_values(line, start))
         else:
             others.append(line)
-    return _Recurrence(rrule or None, _canonical(rdates), _canonical(exdates), tuple(others))
+    return _Recurrence(rrule or None, canonical(rdates), canonical(exdates), tuple(others))
 
 
 _FROM_GOOGLE_STATUS = {
@@ -321,7 +311,7 @@ def _status(resource: Mapping[str, Any], own: str | None) -> AppointmentStatus:
     return _FROM_GOOGLE_STATUS.get(str(google), AppointmentStatus.CONFIRMED)
 
 
-def _reminder(reminders: Any) -> int | None:
+def reminder_of(reminders: Any) -> int | None:
     """The first popup override's minutes; None with Google's default reminders or none."""
     if not isinstance(reminders, dict) or reminders.get("useDefault", True) is not False:
         return None
@@ -378,7 +368,7 @@ def _participants(text: str) -> tuple[Participant, ...]:
     return tuple(out)
 
 
-def _text(resource: Mapping[str, Any], key: str) -> str:
+def text_of(resource: Mapping[str, Any], key: str) -> str:
     value = resource.get(key)
     return value if isinstance(value, str) else ""
 
@@ -409,21 +399,21 @@ def resource_event(
         )
         recurrence_id = _coerce(original, master.start)
     else:
-        rec = _recurrence(resource.get("recurrence"), start)
-    private = _private(resource)
-    description, video = split_video(_text(resource, "description"))
+        rec = parse_recurrence(resource.get("recurrence"), start)
+    private = private_of(resource)
+    description, video = split_video(text_of(resource, "description"))
     sequence = resource.get("sequence")
     return Event(
         id=event_id,
         calendar_id=calendar_id,
         uid=uid,
-        title=_text(resource, "summary"),
+        title=text_of(resource, "summary"),
         start=start,
         end=end,
         all_day=not isinstance(start, datetime),
         tzid=zone,
         description=description,
-        location=_text(resource, "location"),
+        location=text_of(resource, "location"),
         status=_status(resource, private.get(P_STATUS)),
         busy=resource.get("transparency") != "transparent",
         rrule=rec.rrule,
@@ -432,11 +422,21 @@ def resource_event(
         recurrence_id=recurrence_id,
         master_id=master.id if master is not None else None,
         video_url=video,
-        reminder_minutes=_reminder(resource.get("reminders")),
+        reminder_minutes=reminder_of(resource.get("reminders")),
         sequence=sequence if isinstance(sequence, int) else 0,
         raw=json.dumps(resource, separators=(",", ":"), ensure_ascii=False),
         **_own_fields(private),
     )
+
+
+def original_key(resource: Mapping[str, Any]) -> tuple[int, str] | None:
+    """An exception's identity within its series: its original start as an instant (or a
+    date), comparable with ``sort_key`` of a local recurrence id; None when unreadable."""
+    try:
+        value, _ = _when(resource.get("originalStartTime"), "originalStartTime", None)
+    except MalformedEvent:
+        return None
+    return sort_key(value)
 
 
 def is_cancelled(resource: Mapping[str, Any]) -> bool:
@@ -457,7 +457,7 @@ def item_events(resources: Sequence[Mapping[str, Any]], calendar_id: str) -> lis
     used: set[str] = set()
 
     def local_id(resource: Mapping[str, Any]) -> str:
-        wanted = _private(resource).get(P_ID)
+        wanted = private_of(resource).get(P_ID)
         chosen = wanted if wanted and wanted not in used else new_id()
         used.add(chosen)
         return chosen
@@ -479,19 +479,19 @@ def item_events(resources: Sequence[Mapping[str, Any]], calendar_id: str) -> lis
             cancelled.append(_coerce(original, master.start))
         else:
             live.append(resource)
-    excluded = {_sort_key(x) for x in master.exdates}
+    excluded = {sort_key(x) for x in master.exdates}
     if cancelled:
-        master = master.with_changes(exdates=_canonical([*master.exdates, *cancelled]))
+        master = master.with_changes(exdates=canonical([*master.exdates, *cancelled]))
     overrides = []
     for resource in live:
         override = resource_event(
             resource, calendar_id=calendar_id, uid=uid, event_id=local_id(resource), master=master
         )
         assert override.recurrence_id is not None
-        if _sort_key(override.recurrence_id) in excluded:
+        if sort_key(override.recurrence_id) in excluded:
             continue
         overrides.append(override)
-    overrides.sort(key=lambda e: _sort_key(e.recurrence_id or e.start))
+    overrides.sort(key=lambda e: sort_key(e.recurrence_id or e.start))
     return [master, *overrides]
 
 
@@ -508,7 +508,7 @@ def stored_resource(event: Event) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 
 
-# --- writing: Event -> body ------------------------------------------------------------------
+# --- masks -----------------------------------------------------------------------------------
 
 
 def mask_signature(summary: str, description: str, location: str) -> str:
@@ -516,165 +516,6 @@ def mask_signature(summary: str, description: str, location: str) -> str:
     means someone edited the text there."""
     text = json.dumps([summary, description, location], ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def is_appointment(event: Event) -> bool:
-    return bool(event.patient_id or event.participants or event.service_id)
-
-
-def appointment_label(event: Event, labels: Labels) -> str:
-    """ "<service name> · <initials>", either part alone, or "Appointment"."""
-    service = labels.service_names.get(event.service_id or "", "")
-    initials = ", ".join(
-        labels.patient_initials[p] for p in event.patient_ids() if labels.patient_initials.get(p)
-    )
-    parts = [p for p in (service.strip(), initials.strip()) if p]
-    return " · ".join(parts) if parts else APPOINTMENT_TITLE
-
-
-def visible_text(event: Event, privacy: Privacy, labels: Labels) -> tuple[str, str, str, str]:
-    """(summary, description, location, mask level or "") Google may see of ``event``."""
-    if privacy is Privacy.BUSY:
-        return BUSY_TITLE, "", "", Privacy.BUSY.value
-    if privacy is Privacy.INITIALS and is_appointment(event):
-        return appointment_label(event, labels), "", "", Privacy.INITIALS.value
-    description = event.description
-    if event.video_url:
-        sep = "\n\n" if description else ""
-        description = f"{description}{sep}{VIDEO_PREFIX}{event.video_url}"
-    return event.title, description, event.location, ""
-
-
-def event_datetime(value: When, zone_name: str | None) -> dict[str, Any]:
-    """An EventDateTime: ``date`` for all-day, else ``dateTime`` in the event's zone plus that
-    zone's IANA name (Google needs it on series; floating times have no Google form and are
-    written in the zone their value carries, else UTC)."""
-    if not isinstance(value, datetime):
-        return {"date": value.isoformat()}
-    name = zone_name or zone_key(value.tzinfo)
-    zone, key = _zone(name)
-    local = value.astimezone(zone).replace(microsecond=0)
-    return {"dateTime": local.isoformat(), "timeZone": key}
-
-
-def _recurrence_lines(event: Event, others: Sequence[str]) -> list[str]:
-    lines: list[str] = []
-    if event.rrule:
-        lines.append("RRULE:" + event.rrule.removeprefix("RRULE:"))
-    for name, values in (("RDATE", event.rdates), ("EXDATE", event.exdates)):
-        if not values:
-            continue
-        groups = render_when_list(_canonical(values), floating=False, tzid=event.tzid)
-        for params, text in groups:
-            head = "".join(f";{k}={v}" for k, v in params.items())
-            lines.append(f"{name}{head}:{text}")
-    return [*lines, *others]
-
-
-def _reminders(minutes: int | None, stored: Any) -> dict[str, Any]:
-    """The reminders to write: the stored ones untouched when they already say ``minutes``;
-    else the first popup replaced (or added, or dropped), email reminders kept."""
-    if isinstance(stored, dict) and _reminder(stored) == minutes:
-        return dict(stored)
-    kept = []
-    if isinstance(stored, dict) and stored.get("useDefault") is False:
-        kept = [o for o in stored.get("overrides") or [] if isinstance(o, dict)]
-    first_popup = next((i for i, o in enumerate(kept) if o.get("method") == "popup"), None)
-    if minutes is None:
-        if first_popup is not None:
-            del kept[first_popup]
-        if not kept:
-            return {"useDefault": True}
-        return {"useDefault": False, "overrides": kept}
-    # Google allows 0 to 40320 minutes (four weeks) before the start.
-    popup = {"method": "popup", "minutes": max(0, min(40320, minutes))}
-    if first_popup is not None:
-        kept[first_popup] = popup
-    else:
-        kept.insert(0, popup)
-    return {"useDefault": False, "overrides": kept[:5]}
-
-
-def _price_text(price: Decimal | None) -> str:
-    return "" if price is None else format(price, "f")
-
-
-def _private_props(
-    event: Event, stored_private: Mapping[str, str], mask: str, sig: str
-) -> dict[str, str]:
-    ours = {
-        P_ID: event.id,
-        P_UID: event.uid,
-        P_PATIENT: event.patient_id or "",
-        P_SERVICE: event.service_id or "",
-        P_MODE: event.mode.value if event.mode is not VisitMode.IN_PERSON else "",
-        P_STATUS: event.status.value,
-        P_PARTICIPANTS: json.dumps([[p.patient_id, p.attendance.value] for p in event.participants])
-        if event.participants
-        else "",
-        P_CAPACITY: str(event.capacity) if event.capacity is not None else "",
-        P_PRICE: _price_text(event.price),
-        P_MASK: mask,
-        P_SIG: sig,
-    }
-    private = dict(stored_private)
-    for key, value in ours.items():
-        if value:
-            private[key] = value
-        elif private.get(key):
-            private[key] = ""  # cleared; an absent key is left absent
-    return private
-
-
-def render_body(
-    event: Event, stored: Mapping[str, Any] | None, privacy: Privacy, labels: Labels
-) -> dict[str, Any]:
-    """The Google fields Carecal models for ``event``, rendered for ``privacy``. ``stored`` is
-    the resource the event was read from (None for a new one): what it holds beyond Carecal's
-    model (email reminders, other apps' private properties, EXRULE lines) is carried over, so a
-    patch of these fields loses nothing. Any thread; raises nothing."""
-    summary, description, location, mask = visible_text(event, privacy, labels)
-    sig = mask_signature(summary, description, location) if mask else ""
-    stored = stored or {}
-    body: dict[str, Any] = {
-        "summary": summary,
-        "description": description,
-        "location": location,
-        "start": event_datetime(event.start, event.tzid),
-        "end": event_datetime(
-            event.end, zone_key(getattr(event.end, "tzinfo", None)) or event.tzid
-        ),
-        "status": google_status(event.status),
-        "transparency": "opaque" if event.busy else "transparent",
-        "reminders": _reminders(event.reminder_minutes, stored.get("reminders")),
-        "extendedProperties": {
-            "private": _private_props(event, _private(stored), mask, sig),
-        },
-    }
-    if event.recurrence_id is None and (
-        event.is_recurring or event.exdates or stored.get("recurrence")
-    ):
-        start = event.start
-        others = _recurrence(stored.get("recurrence"), start).others
-        body["recurrence"] = _recurrence_lines(event, others)
-    return body
-
-
-def patch_for(body: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The fields of ``body`` that differ from ``base`` (the stored resource's own rendering),
-    ready to PATCH: a start/end that changes between date and dateTime names the other key as
-    null so Google drops it. Everything when there is no base."""
-    out: dict[str, Any] = {}
-    for key in BODY_FIELDS:
-        if key not in body:
-            continue
-        if base is not None and base.get(key) == body[key]:
-            continue
-        value = body[key]
-        if key in ("start", "end"):
-            value = {"date": None, "dateTime": None, "timeZone": None, **value}
-        out[key] = value
-    return out
 
 
 def unmask(remote: Sequence[Event], local: Sequence[Event]) -> list[Event]:
@@ -688,7 +529,7 @@ def unmask(remote: Sequence[Event], local: Sequence[Event]) -> list[Event]:
     out: list[Event] = []
     for event in remote:
         resource = stored_resource(event)
-        private = _private(resource) if resource is not None else {}
+        private = private_of(resource) if resource is not None else {}
         source = by_key.get(_key(event.recurrence_id))
         if source is None and event.recurrence_id is not None:
             source = local_master
@@ -698,9 +539,9 @@ def unmask(remote: Sequence[Event], local: Sequence[Event]) -> list[Event]:
             or not private.get(P_MASK)
             or private.get(P_SIG)
             != mask_signature(
-                _text(resource, "summary"),
-                _text(resource, "description"),
-                _text(resource, "location"),
+                text_of(resource, "summary"),
+                text_of(resource, "description"),
+                text_of(resource, "location"),
             )
         ):
             out.append(event)
@@ -717,4 +558,4 @@ def unmask(remote: Sequence[Event], local: Sequence[Event]) -> list[Event]:
 
 
 def _key(value: When | None) -> tuple[int, str] | None:
-    return None if value is None else _sort_key(value)
+    return None if value is None else sort_key(value)
