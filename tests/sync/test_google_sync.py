@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from carecal.domain.models import Account, EditScope, ProviderKind
@@ -292,3 +293,48 @@ def test_two_data_dirs_sharing_one_google_calendar_converge(
     # Google holds one copy of everything.
     items = asyncio.run(google_provider(emu).pull(CALENDAR, None)).changed
     assert sorted(i.uid for i in items) == sorted(a)
+
+
+class DropAnswers(httpx.AsyncBaseTransport):
+    """Forwards to the emulator, but loses the answer of the next request of each method in
+    ``drop``: Google applied the write, Carecal saw the connection fail."""
+
+    def __init__(self) -> None:
+        self.drop: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with httpx.AsyncHTTPTransport() as inner:
+            response = await inner.handle_async_request(request)
+            body = await response.aread()
+        if request.method in self.drop:
+            self.drop.remove(request.method)
+            raise httpx.ReadError("connection reset by peer", request=request)
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+
+def test_lost_answers_to_applied_writes_never_duplicate_or_conflict(
+    emu: GoogleCalendarEmulator, make_replica: Callable[[str], Replica]
+) -> None:
+    desk = make_replica("a")
+    network = DropAnswers()
+    provider = google_provider(emu, transport=network)
+    anna = desk.add("Anna K.", 9)
+    network.drop.append("POST")
+    failed = desk.sync(provider)  # type: ignore[arg-type]
+    assert failed.pushed == 0 and "will try again" in " ".join(failed.errors)
+    assert stored(emu, anna.id)["summary"] == "Anna K."  # Google has it all the same
+    # The retried create gets 409; the engine finds the event and recognises its own write.
+    assert sync(desk, provider).pulled == 1
+    assert [s for m, p, s in emu.log if m == "POST" and "/events" in p] == [200, 409]
+    assert len(asyncio.run(provider.pull(CALENDAR, None)).changed) == 1
+    desk.edit(anna.uid, title="Anna K. (first visit)")
+    network.drop.append("PATCH")
+    assert desk.sync(provider).errors  # type: ignore[arg-type]
+    # The retried update sees Google moved on (its own edit): no conflict, nothing sent twice.
+    report = sync(desk, provider)
+    assert report.conflicts == 0 and desk.store.open_conflicts(desk.calendar.id) == []
+    assert stored(emu, anna.id)["summary"] == "Anna K. (first visit)"
+    assert desk.store.pending_ops(desk.calendar.id) == []
+    assert [e.title for e in desk.by_uid(anna.uid)] == ["Anna K. (first visit)"]
+    assert [s for m, _, s in emu.log if m == "PATCH"] == [200]
