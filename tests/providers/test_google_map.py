@@ -369,3 +369,19 @@ def test_unreadable_resources_give_a_clear_item_error(resource: dict[str, Any], 
 def test_unreadable_item_text_is_an_item_error(raw: str) -> None:
     with pytest.raises(MalformedEvent):
         item_resources(raw, "event g9")
+
+
+def test_unmask_is_field_by_field() -> None:
+    local = event(patient_id="p1", service_id="s1", video_url="https://meet.example/x")
+    stored = as_google(render_body(local, None, Privacy.INITIALS, LABELS))
+    # Someone typed a note on Google: the note is a real edit, the title still the mask's.
+    noted = read({**stored, "description": "Call before coming"})
+    restored = unmask(noted, [local])[0]
+    assert (restored.title, restored.location) == (local.title, local.location)
+    assert (restored.description, restored.video_url) == ("Call before coming", "")
+    moved_room = unmask(read({**stored, "location": "Room 7"}), [local])[0]
+    assert (moved_room.title, moved_room.description, moved_room.location) == (
+        local.title, local.description, "Room 7",
+    )  # fmt: skip
+    signature = stored["extendedProperties"]["private"]["carecalMaskSig"]
+    assert len(signature.split(".")) == 3

@@ -286,6 +286,43 @@ def test_what_each_privacy_level_leaves_on_google(
     run(provider.close())
 
 
+def test_a_new_privacy_level_or_new_labels_reach_google_with_the_next_change(
+    emu: GoogleCalendarEmulator,
+) -> None:
+    appt = new_event(
+        datetime(2026, 3, 3, 9, tzinfo=ZoneInfo("Europe/Warsaw")),
+        title="Anna Kowalska",
+        patient_id="p1",
+        service_id="s1",
+    )
+    initials = google_provider(emu, privacy=Privacy.INITIALS, labels=LABELS)
+    ref = create(initials, [appt])
+    # The account is switched to "busy": the next change of the visit (its time) also
+    # rewrites what Google shows, with a mask that still lets Carecal read it back.
+    busy = google_provider(emu, privacy=Privacy.BUSY, labels=LABELS)
+    item, events = fetch(busy, ref)
+    later = events[0].with_changes(title=appt.title, start=appt.start + timedelta(hours=1),
+                                   end=appt.end + timedelta(hours=1))  # fmt: skip
+    ref = run(busy.update(CALENDAR, item.ref, busy.to_raw([later])))
+    stored = emu.stored(ref.remote_id)
+    assert stored is not None and stored["summary"] == "Busy"
+    assert stored["extendedProperties"]["private"]["carecalMask"] == "busy"
+    _, remote = fetch(busy, ref)
+    assert busy.unmask(remote, [later])[0].title == "Anna Kowalska"
+    # New initials for the patient (a corrected surname) reach Google the same way.
+    renamed = google_provider(
+        emu, privacy=Privacy.INITIALS, labels=Labels({"p1": "A.N."}, {"s1": "Therapy"})
+    )
+    item, events = fetch(renamed, ref)
+    moved = events[0].with_changes(title=appt.title, location="Room 4")
+    run(renamed.update(CALENDAR, item.ref, renamed.to_raw([moved])))
+    stored = emu.stored(ref.remote_id)
+    assert stored is not None and stored["summary"] == "Therapy · A.N."
+    assert "location" not in stored or stored["location"] == ""
+    for made in (initials, busy, renamed):
+        run(made.close())
+
+
 # --- other apps' data ---------------------------------------------------------------------
 
 

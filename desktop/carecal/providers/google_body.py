@@ -38,6 +38,8 @@ from carecal.providers.google_map import (
     mask_signature,
     private_of,
     reminder_of,
+    status_of,
+    text_of,
     zone_of,
 )
 
@@ -57,6 +59,7 @@ BODY_FIELDS = (
     "extendedProperties",
 )
 _MODELED_LINES = ("RRULE", "RDATE", "EXDATE")
+TEXT_FIELDS = ("summary", "description", "location")
 
 
 def is_appointment(event: Event) -> bool:
@@ -254,3 +257,31 @@ def patch_for(body: Mapping[str, Any], base: Mapping[str, Any] | None) -> dict[s
             value = {"date": None, "dateTime": None, "timeZone": None, **value}
         out[key] = value
     return out
+
+
+def changes(
+    body: Mapping[str, Any], resource: Mapping[str, Any], base: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The PATCH that brings ``resource`` (Google's copy) to ``body`` (fitted onto it, see
+    ``with_context``). Times, recurrence, status, transparency and reminders are compared with
+    ``base``, the resource rendered the way Carecal renders (so Google's own spelling of the
+    same time is no change). The texts and Carecal's private properties are compared with what
+    Google actually holds: what Google sees of them depends on the privacy level and the
+    labels, which may have changed since they were written. Carecal's ids alone are no
+    change."""
+    structural = {k: v for k, v in body.items() if k not in (*TEXT_FIELDS, "extendedProperties")}
+    out = patch_for(structural, base)
+    for key in TEXT_FIELDS:
+        if key in body and body[key] != text_of(resource, key):
+            out[key] = body[key]
+    mine = _without_ids(body.get("extendedProperties", {}).get("private", {}))
+    theirs = _without_ids(private_of(resource))
+    # Without carecalStatus Google's own status is the one read: no change when it agrees.
+    theirs.setdefault(P_STATUS, status_of(resource).value)
+    if mine != theirs:
+        out["extendedProperties"] = body["extendedProperties"]
+    return out
+
+
+def _without_ids(private: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in private.items() if k not in (P_ID, P_UID) and v}

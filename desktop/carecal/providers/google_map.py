@@ -311,6 +311,11 @@ def _status(resource: Mapping[str, Any], own: str | None) -> AppointmentStatus:
     return _FROM_GOOGLE_STATUS.get(str(google), AppointmentStatus.CONFIRMED)
 
 
+def status_of(resource: Mapping[str, Any]) -> AppointmentStatus:
+    """The appointment status Carecal reads from a resource."""
+    return _status(resource, private_of(resource).get(P_STATUS))
+
+
 def reminder_of(reminders: Any) -> int | None:
     """The first popup override's minutes; None with Google's default reminders or none."""
     if not isinstance(reminders, dict) or reminders.get("useDefault", True) is not False:
@@ -512,18 +517,22 @@ def stored_resource(event: Event) -> dict[str, Any] | None:
 
 
 def mask_signature(summary: str, description: str, location: str) -> str:
-    """A short hash of the text Carecal wrote under a mask; a different one on Google later
-    means someone edited the text there."""
-    text = json.dumps([summary, description, location], ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    """A short hash of each text Carecal wrote under a mask ("sum.desc.loc", 8 hex digits
+    each): a part that no longer matches later means someone edited that text on Google."""
+    return ".".join(_short_hash(t) for t in (summary, description, location))
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def unmask(remote: Sequence[Event], local: Sequence[Event]) -> list[Event]:
     """Remote events with the details a privacy level withheld put back from the local events
     of the same item (matched by recurrence id; a new exception made on Google takes the local
-    master's). Only where the mask is intact: Carecal wrote it and the summary, description and
-    location still hash to its signature. If not, someone edited them on Google and Google's
-    values stay. Any thread; raises nothing."""
+    master's). Field by field, and only where the mask is intact: Carecal wrote it and that
+    text (summary -> title, description -> notes and video link, location) still hashes to its
+    part of the signature. A text someone edited on Google is a real edit and stays. Any
+    thread; raises nothing."""
     by_key = {_key(e.recurrence_id): e for e in local}
     local_master = by_key.get(None)
     out: list[Event] = []
@@ -533,27 +542,18 @@ def unmask(remote: Sequence[Event], local: Sequence[Event]) -> list[Event]:
         source = by_key.get(_key(event.recurrence_id))
         if source is None and event.recurrence_id is not None:
             source = local_master
-        if (
-            resource is None
-            or source is None
-            or not private.get(P_MASK)
-            or private.get(P_SIG)
-            != mask_signature(
-                text_of(resource, "summary"),
-                text_of(resource, "description"),
-                text_of(resource, "location"),
-            )
-        ):
+        parts = private.get(P_SIG, "").split(".")
+        if resource is None or source is None or not private.get(P_MASK) or len(parts) != 3:
             out.append(event)
             continue
-        out.append(
-            event.with_changes(
-                title=source.title,
-                description=source.description,
-                location=source.location,
-                video_url=source.video_url,
-            )
-        )
+        restored: dict[str, object] = {}
+        if parts[0] == _short_hash(text_of(resource, "summary")):
+            restored["title"] = source.title
+        if parts[1] == _short_hash(text_of(resource, "description")):
+            restored.update(description=source.description, video_url=source.video_url)
+        if parts[2] == _short_hash(text_of(resource, "location")):
+            restored["location"] = source.location
+        out.append(event.with_changes(**restored) if restored else event)
     return out
 
 

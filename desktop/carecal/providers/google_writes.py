@@ -8,8 +8,8 @@ for the representation and GOOGLE.md for the rules).
   their original start: instance ids are never built or parsed (their format changes).
 - update: reads the item as Google holds it now (the event's own ``raw`` may be stale after
   Carecal's earlier writes, or replaced by a local edit), fits each body onto its resource and
-  PATCHes only the fields that differ, each component with If-Match on the etag Carecal agreed
-  on; a component that moved on Google since then refuses the whole update first
+  PATCHes only the fields that differ (google_body.changes: a new privacy level or new labels
+  count as a difference), each component with If-Match on the etag Carecal agreed on; a component that moved on Google since then refuses the whole update first
   (PreconditionFailed: the engine merges). Exceptions Carecal dropped (an occurrence removed,
   the series ended earlier) are cancelled on Google too.
 - delete: the master with If-Match; already deleted counts as done.
@@ -34,7 +34,7 @@ from carecal.domain.errors import (
 from carecal.domain.models import Event
 from carecal.providers.base import RemoteCalendar, RemoteRef, UidConflict
 from carecal.providers.google_api import GoogleApi, path
-from carecal.providers.google_body import patch_for, render_body, with_context
+from carecal.providers.google_body import changes, patch_for, render_body, with_context
 from carecal.providers.google_map import (
     P_UID,
     Labels,
@@ -273,7 +273,7 @@ class GoogleWrites:
                 plan.new.append(entry)
                 continue
             base = self._base(resource, entry, master_event if entry.key is None else None)
-            fields = patch_for(with_context(entry.body, resource), base)
+            fields = changes(with_context(entry.body, resource), resource, base)
             if fields:
                 plan.patches.append((resource["id"], fields))
         kept = {entry.key for entry in entries}
