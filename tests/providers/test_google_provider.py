@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -474,6 +474,39 @@ def test_stale_versions_get_412_and_deleted_events_count_as_deleted(
     )
     run(provider.delete(CALENDAR, current.ref))
     assert [s for m, p, s in api_requests(emu) if m == "DELETE"] == [412, 204, 410, 412]
+
+
+class EditBeforePatch(httpx.AsyncBaseTransport):
+    """Forwards to the emulator; just before the first PATCH goes out, ``edit`` runs (another
+    device changes the event between Carecal's read and its write)."""
+
+    def __init__(self, edit: Callable[[], object]) -> None:
+        self.edit: Callable[[], object] | None = edit
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH" and self.edit is not None:
+            self.edit()
+            self.edit = None
+        async with httpx.AsyncHTTPTransport() as inner:
+            response = await inner.handle_async_request(request)
+            body = await response.aread()
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
+
+
+def test_a_change_between_read_and_write_gets_googles_412(emu: GoogleCalendarEmulator) -> None:
+    plain_provider = google_provider(emu)
+    appt = new_event(datetime(2026, 3, 3, 9, tzinfo=ZoneInfo("Europe/Warsaw")))
+    ref = create(plain_provider, [appt])
+    racing = google_provider(
+        emu,
+        transport=EditBeforePatch(lambda: emu.remote_patch(ref.remote_id, {"summary": "Theirs"})),
+    )
+    with pytest.raises(PreconditionFailed) as caught:
+        run(racing.update(CALENDAR, ref, racing.to_raw([appt.with_changes(title="Mine")])))
+    assert isinstance(caught.value, HttpDetail) and caught.value.status == 412
+    stored = emu.stored(ref.remote_id)
+    assert stored is not None and stored["summary"] == "Theirs"
 
 
 def test_every_write_says_send_updates_none(
