@@ -32,6 +32,10 @@ CLI_TIMEOUT_S = 60.0
 EVENT_FIELDS = ("title", "location", "notes")
 
 
+# Set by a test whose children need more (the Google emulator's endpoints, a file keyring).
+EXTRA_ENV: dict[str, str] = {}
+
+
 def cli_env() -> dict[str, str]:
     """The environment of a child ``carecal``: the sync password, an import path that honours
     the caller's PYTHONPATH first, and no keyring (the account keeps no stored password)."""
@@ -41,6 +45,7 @@ def cli_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["CARECAL_PASSWORD"] = PASSWORD
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    env.update(EXTRA_ENV)
     return env
 
 

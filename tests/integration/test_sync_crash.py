@@ -27,6 +27,7 @@ from pathlib import Path
 from tests.integration.cli_client import (
     EVENT_FIELDS,
     PROJECT_ROOT,
+    Item,
     add_account,
     audit_verifies,
     cli_argv,
@@ -114,6 +115,10 @@ class Edits:
         self.tmp = tmp
         self.serial = 0
 
+    def on_server(self) -> list[tuple[str, Item, str]]:
+        """Every item the remote holds as (remote id, item, raw)."""
+        return server_items(self.url)
+
     def text(self, what: str) -> str:
         self.serial += 1
         return f"{what} {self.serial}"
@@ -196,7 +201,7 @@ class Edits:
 
     def remote(self, count: int) -> None:
         """Another client edits, deletes or creates ``count`` items straight on the server."""
-        on_server = {item.uid: (href, raw) for href, item, raw in server_items(self.url)}
+        on_server = {item.uid: (href, raw) for href, item, raw in self.on_server()}
         for _ in range(count):
             candidates = [e for e in self.model.alive() if e.uid in on_server]
             roll = self.rng.random()
@@ -241,7 +246,7 @@ def _check(edits: Edits, kills: int) -> None:
     verify = audit_verifies(data_dir)
     assert verify.returncode == 0, f"audit chain broken: {verify.stderr}"
 
-    remote = server_items(edits.url)
+    remote = edits.on_server()
     counts = Counter(item.uid for _, item, _ in remote)
     twice = {uid: n for uid, n in counts.items() if n > 1}
     assert not twice, f"UIDs on the server more than once: {twice}"
