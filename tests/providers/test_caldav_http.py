@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from carecal.domain.errors import PermanentItemError, TransientError
-from carecal.providers import caldav_http
+from carecal.net import blocking
 from carecal.providers.caldav_http import Http
 from tests.integration.servers import free_port
 
@@ -76,13 +76,13 @@ def test_plain_http_never_builds_the_tls_context(
     server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[ssl.SSLContext] = []
-    real = caldav_http._tls_context
+    real = blocking.tls_context
 
     def spy() -> ssl.SSLContext:
         built.append(real())
         return built[-1]
 
-    monkeypatch.setattr(caldav_http, "_tls_context", spy)
+    monkeypatch.setattr(blocking, "tls_context", spy)
     http = Http(None, None, timeout=5, verify_tls=True)
     try:
         assert http.request("GET", f"{server}/x").status == 207
@@ -95,7 +95,7 @@ def test_plain_http_never_builds_the_tls_context(
 
 
 def test_the_tls_context_verifies_certificates_and_host_names() -> None:
-    ctx = caldav_http._tls_context()
+    ctx = blocking.tls_context()
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
     assert ctx.cert_store_stats()["x509_ca"] > 0
 

@@ -7,7 +7,8 @@ the answers itself. It used the caldav library's client session before: that lib
 niquests and urllib3-future at import (about 0.2 s of every ``carecal sync`` process), while
 httpx is already Carecal's HTTP client (carecal.net). Certificates are checked against the
 operating system's trust store (wassima, as niquests did), so a self-hosted server whose CA the
-computer trusts keeps working; the TLS context is built on the first https request only.
+computer trusts keeps working; the TLS context is built on the first https request only
+(the session comes from carecal.net.blocking).
 
 Blocking: every method here runs on a worker thread (the provider calls it through
 ``asyncio.to_thread``), one request at a time (a lock guards the session).
@@ -16,15 +17,12 @@ Blocking: every method here runs on a worker thread (the provider calls it throu
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from carecal import __version__
 from carecal.domain.errors import (
@@ -36,6 +34,7 @@ from carecal.domain.errors import (
     RemoteError,
     TransientError,
 )
+from carecal.net.blocking import blocking_client
 from carecal.providers.caldav_xml import preconditions
 
 log = logging.getLogger(__name__)
@@ -64,52 +63,14 @@ class Answer:
 _HEADERS = {"User-Agent": f"Carecal/{__version__} (CalDAV)", "Accept": "text/xml, text/calendar"}
 
 
-class _Transport(httpx.BaseTransport):
-    """Plain http and https connection pools, the https one built on its first request: loading
-    the system's certificates costs about 50 ms, which a plain-http server (a local Radicale)
-    never needs. Proxies from the environment still apply (httpx mounts them in front)."""
-
-    def __init__(self, verify: bool) -> None:
-        self._verify = verify
-        self._plain = httpx.HTTPTransport(verify=False)  # never used for an https URL
-        self._tls: httpx.HTTPTransport | None = None
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme != "https":
-            return self._plain.handle_request(request)
-        if self._tls is None:
-            self._tls = httpx.HTTPTransport(verify=_tls_context() if self._verify else False)
-        return self._tls.handle_request(request)
-
-    def close(self) -> None:
-        self._plain.close()
-        if self._tls is not None:
-            self._tls.close()
-
-
-def _tls_context() -> ssl.SSLContext:
-    """A verifying TLS context with the operating system's trust store (the certifi bundle if
-    that cannot be read)."""
-    try:
-        import wassima
-
-        return wassima.create_default_ssl_context()
-    except Exception:  # wassima missing, or no readable system store
-        return ssl.create_default_context()
-
-
 class Http:
     """A session to one CalDAV account. Never logs credentials or bodies."""
 
     def __init__(
         self, username: str | None, password: str | None, *, timeout: float, verify_tls: bool
     ) -> None:
-        self._client = httpx.Client(
-            auth=httpx.BasicAuth(username, password or "") if username else None,
-            headers=_HEADERS,
-            timeout=timeout,
-            follow_redirects=False,
-            transport=_Transport(verify_tls),
+        self._client = blocking_client(
+            username, password, timeout=timeout, verify_tls=verify_tls, headers=_HEADERS
         )
         self._lock = threading.Lock()
         self.requests: list[str] = []  # "METHOD /path", for tests that count round trips
