@@ -98,12 +98,24 @@ def _naive(value: When, zone: tzinfo, floating: bool) -> datetime:
     return to_local_naive(value, zone)
 
 
+def _in_gap(value: datetime) -> bool:
+    """Whether an aware wall time falls in a DST gap (does not exist in its zone)."""
+    if value.tzinfo is None:
+        return False
+    naive = value.replace(tzinfo=None, fold=0)
+    return localize(naive, value.tzinfo).replace(tzinfo=None) != naive
+
+
 def _series(master: Event, display_tz: tzinfo) -> _Series:
     zone = _event_zone(master, display_tz)
     all_day = master.all_day or not isinstance(master.start, datetime)
     start, end = master.start, master.end
     if isinstance(start, datetime) and isinstance(end, datetime):
         duration = as_utc(end) - as_utc(start)  # elapsed time, even across a DST change
+        if _in_gap(start) and start.tzinfo is end.tzinfo:
+            # A DTSTART that does not exist (02:30 on a spring-forward day) is read as 03:30,
+            # which can put it after its own DTEND; the writer meant the wall-clock span.
+            duration = end.replace(tzinfo=None) - start.replace(tzinfo=None)
     elif not isinstance(start, datetime) and not isinstance(end, datetime):
         duration = timedelta(days=(end - start).days)
     else:
