@@ -38,6 +38,7 @@ OWNED_THIRD_PARTY = {
     "httpx": {"net"},
     "caldav": {"providers"},
     "icalendar": {"ical"},
+    "smtplib": {"net"},
 }
 
 

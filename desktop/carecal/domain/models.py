@@ -234,6 +234,8 @@ class Patient:
     email: str = ""
     birth_date: date | None = None
     notes: str = ""
+    # False when the patient opted out of e-mail reminders (services.email_reminders).
+    email_reminders: bool = True
 
     @property
     def full_name(self) -> str:
@@ -307,3 +309,21 @@ class Settings:
     # a desktop app's secret a secret, but it is not confidential; tokens never live here.
     google_client_id: str = ""
     google_client_secret: str = ""
+    # Desktop notifications for the practitioner (services.reminders): minutes before each
+    # appointment (notify_before_enabled off = none), and a morning summary at summary_time.
+    notify_before_enabled: bool = True
+    notify_before_minutes: int = 10
+    summary_enabled: bool = True
+    summary_time: str = "07:30"
+    # E-mail reminders to patients (services.email_reminders), sent through the practitioner's
+    # own SMTP account. The password lives only in the system keyring, never here.
+    email_reminders_enabled: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # "starttls", "ssl" or "none" (local relays only)
+    smtp_user: str = ""
+    smtp_from: str = ""
+    email_lead_hours: int = 24
+    email_subject: str = ""  # "" = the built-in template
+    email_body: str = ""
+    practitioner_name: str = ""

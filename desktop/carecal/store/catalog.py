@@ -23,7 +23,7 @@ from carecal.store.audit import AuditLog
 from carecal.store.db import Database
 from carecal.store.localzone import system_zone_name
 
-_PATIENT_COLS = "id, first_name, last_name, phone, email, birth_date, notes"
+_PATIENT_COLS = "id, first_name, last_name, phone, email, birth_date, notes, email_reminders"
 _SERVICE_COLS = "id, name, duration_minutes, price, color, online, buffer_minutes, capacity"
 _HOURS_COLS = 'id, weekday, start, "end", valid_from, valid_to, calendar_id'
 _BREAK_COLS = 'id, start, "end", weekday, on_date, label, calendar_id'
@@ -31,10 +31,9 @@ _SETTINGS_KEY = "settings"
 
 
 def _patient(row: tuple[Any, ...]) -> Patient:
-    pid, first, last, phone, email, birth, notes = row
-    return Patient(
-        pid, first, last, phone, email, None if birth is None else date.fromisoformat(birth), notes
-    )
+    pid, first, last, phone, email, birth, notes, reminders = row
+    born = None if birth is None else date.fromisoformat(birth)
+    return Patient(pid, first, last, phone, email, born, notes, bool(reminders))
 
 
 def _service(row: tuple[Any, ...]) -> ServiceType:
@@ -130,7 +129,7 @@ class CatalogMixin:
                 raise ValidationError(f"a patient with id {p.id} already exists")
             self._db.execute(
                 f"INSERT INTO patients ({_PATIENT_COLS}, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     p.id,
                     p.first_name,
@@ -139,6 +138,7 @@ class CatalogMixin:
                     p.email,
                     _iso(p.birth_date),
                     p.notes,
+                    int(p.email_reminders),
                     now,
                     now,
                 ),
@@ -154,7 +154,7 @@ class CatalogMixin:
             before = self.get_patient(p.id)
             self._db.execute(
                 "UPDATE patients SET first_name = ?, last_name = ?, phone = ?, email = ?, "
-                "birth_date = ?, notes = ?, updated_at = ? WHERE id = ?",
+                "birth_date = ?, notes = ?, email_reminders = ?, updated_at = ? WHERE id = ?",
                 (
                     p.first_name,
                     p.last_name,
@@ -162,6 +162,7 @@ class CatalogMixin:
                     p.email,
                     _iso(p.birth_date),
                     p.notes,
+                    int(p.email_reminders),
                     self._now(),
                     p.id,
                 ),

@@ -18,7 +18,13 @@ import peewee
 
 from carecal.domain.errors import StoreError
 
-_MODULES = ("0001_initial", "0002_search_index", "0003_sync", "0004_sync_sending")
+_MODULES = (
+    "0001_initial",
+    "0002_search_index",
+    "0003_sync",
+    "0004_sync_sending",
+    "0005_reminders",
+)
 
 
 class Executor(Protocol):
