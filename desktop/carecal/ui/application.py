@@ -48,12 +48,20 @@ def run(start_session: Callable[[], Session]) -> int:
     network = NetworkWatch(sync.network_back)  # kept alive for the life of the window
     window = MainWindow(ctx)
     restore_hook = install_error_hook(window)
+    from carecal.ui.email_runner import EmailReminderRunner
+    from carecal.ui.tray import install_reminders
+
+    reminders = install_reminders(ctx, window)
+    mailer = EmailReminderRunner(ctx)
+    mailer.start()
     window.show()
     sync.start()
     try:
         return int(app.exec())
     finally:
         restore_hook()
+        reminders.stop()
+        mailer.stop()
         network.deleteLater()
         sync.stop()
         worker.shutdown()
