@@ -1,6 +1,6 @@
 """The provider contract, run against every provider: memory, CalDAV on Radicale and Xandikos
-(with sync-collection, and on Radicale also with the ctag + ETag listing), and Google on the
-Calendar v3 emulator."""
+(with sync-collection, and on Radicale also with the ctag + ETag listing), Google on the
+Calendar v3 emulator and Outlook on the Graph emulator."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from carecal.providers.memory import MemoryProvider
 from tests.integration.servers import PASSWORD, USERNAME, ServerInfo
 from tests.providers.contract import ICalendarContract, ProviderContract, run
 from tests.providers.google_support import GoogleHarness, google_harness, running_emulator
+from tests.providers.outlook_support import OutlookHarness, outlook_harness
+from tests.providers.outlook_support import running_emulator as running_outlook
 
 FOREIGN_LINE = "X-OTHER-APP-FLAG:keep me"
 
@@ -140,5 +142,17 @@ class TestGoogleOnEmulator(ProviderContract):
     def harness(self) -> Iterator[GoogleHarness]:
         with running_emulator() as emu:
             h = google_harness(emu)
+            yield h
+            run(h.provider.close())
+
+
+class TestOutlookOnEmulator(ProviderContract):
+    """Outlook's representation is Graph JSON, like Google's: the same promises through
+    to_events, other apps' data through Graph fields, on the Graph emulator."""
+
+    @pytest.fixture()
+    def harness(self) -> Iterator[OutlookHarness]:
+        with running_outlook() as emu:
+            h = outlook_harness(emu)
             yield h
             run(h.provider.close())
