@@ -7,7 +7,7 @@ everything Qt. Every dependency is passed in; there is no global app object.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,3 +56,14 @@ def kiosk_main(args: _KioskArgs) -> int:
     from carecal.ui.kiosk_launch import run_kiosk
 
     return run_kiosk(lambda: open_session(args.data_dir, actor="kiosk"))
+
+
+def daysheet_pdf(session: Session, day: date, path: Path) -> int:
+    """Write ``day``'s sheet as a PDF at ``path`` (offscreen Qt when there is no display);
+    the number of visits on it. Main thread. Raises StoreError, OSError."""
+    from carecal.services.daysheet import build_day_sheet
+    from carecal.ui.daysheet import save_pdf_headless
+
+    sheet = build_day_sheet(session.repo, day, datetime.now(UTC))
+    save_pdf_headless(sheet, path)
+    return sheet.visit_count

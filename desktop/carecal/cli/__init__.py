@@ -167,6 +167,9 @@ def build_parser() -> _Parser:
     from carecal.cli.cmd_kiosk import add_kiosk_commands  # here: it imports this module
 
     add_kiosk_commands(sub, plain)
+    from carecal.cli.cmd_reminders import add_reminder_commands
+
+    add_reminder_commands(sub, plain, listing)
     return parser
 
 

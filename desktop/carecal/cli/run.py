@@ -23,6 +23,7 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         cmd_events,
         cmd_kiosk,
         cmd_misc,
+        cmd_reminders,
         cmd_schedule,
         cmd_sync,
     )
@@ -63,6 +64,10 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         ("outbox", "list"): cmd_sync.list_outbox,
         ("conflicts", "list"): cmd_sync.list_conflicts,
         ("conflicts", "resolve"): cmd_sync.resolve_conflict,
+        ("reminders", "send"): cmd_reminders.send,
+        ("reminders", "log"): cmd_reminders.show_log,
+        ("reminders", "set-password"): cmd_reminders.set_password,
+        ("daysheet", None): cmd_reminders.daysheet,
     }
 
 

@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
         self._action("&Import .ics…", "Ctrl+I", self.ics.import_dialog, f)
         self._action("&Export .ics…", "Ctrl+E", self.ics.export_dialog, f)
         f.addSeparator()
+        self._action("&Print day sheet…", "Ctrl+Shift+P", self.open_day_sheet, f)
+        f.addSeparator()
         self._action(
             "&Quit",
             QKeySequence(QKeySequence.StandardKey.Quit).toString() or "Ctrl+Q",
@@ -404,6 +406,11 @@ class MainWindow(QMainWindow):
         from carecal.ui.settings_dialog import open_settings
 
         open_settings(self.ctx, self, self.ops.fail)
+
+    def open_day_sheet(self) -> None:
+        from carecal.ui.daysheet import open_day_sheet
+
+        open_day_sheet(self.ctx, self.anchor, self, self.ops.fail)
 
     def open_kiosk(self) -> None:
         from carecal.ui.kiosk_launch import open_kiosk
