@@ -133,11 +133,13 @@ def save_pdf_headless(sheet: DaySheet, path: Path) -> None:
     there is no display. Main thread. Raises OSError."""
     import os
 
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    app = QGuiApplication.instance() or QGuiApplication(["carecal"])
+    # A QApplication (not only a QGuiApplication): whoever runs Qt next in this process may
+    # need widgets.
+    app = QApplication.instance() or QApplication(["carecal"])
     try:
         save_pdf(sheet, path)
     finally:
