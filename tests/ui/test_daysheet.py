@@ -57,7 +57,9 @@ def test_sheet_saves_as_pdf_and_png(qapp: QApplication, session: Session, tmp_pa
     assert png.stat().st_size > 10_000
 
 
-def test_file_menu_opens_the_day_sheet_dialog(qtbot, qapp, session: Session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_file_menu_opens_the_day_sheet_dialog(
+    qtbot, qapp, session: Session, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     apply_theme(qapp)
     build_practice(session)
     ctx = UiContext(

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
@@ -75,6 +76,9 @@ class PatientsWindow(QWidget):
         form.addRow("Email", self.email)
         form.addRow("Birth date", self.birth)
         form.addRow("Notes", self.notes)
+        self.reminders = QCheckBox("Send e-mail reminders")
+        self.reminders.setChecked(True)
+        form.addRow("", self.reminders)
         self.error = QLabel()
         self.error.setObjectName("Error")
         self.save_button = QPushButton("Save")
@@ -143,6 +147,7 @@ class PatientsWindow(QWidget):
         for w in (self.first, self.last, self.phone, self.email):
             w.clear()
         self.notes.clear()
+        self.reminders.setChecked(True)
         self.birth.setDate(NO_BIRTH_DATE)
         self.upcoming.clear()
         self.past.clear()
@@ -157,6 +162,7 @@ class PatientsWindow(QWidget):
         self.phone.setText(p.phone)
         self.email.setText(p.email)
         self.notes.setPlainText(p.notes)
+        self.reminders.setChecked(p.email_reminders)
         b = p.birth_date
         self.birth.setDate(QDate(b.year, b.month, b.day) if b else NO_BIRTH_DATE)
         session = self.ctx.session
@@ -202,6 +208,7 @@ class PatientsWindow(QWidget):
             email=self.email.text().strip(),
             birth_date=None if birth == to_date(NO_BIRTH_DATE) else birth,
             notes=self.notes.toPlainText(),
+            email_reminders=self.reminders.isChecked(),
         )
         repo, actor, is_new = self.ctx.session.repo, self.ctx.actor, self.current is None
         self.current = patient

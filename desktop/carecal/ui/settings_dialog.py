@@ -29,6 +29,7 @@ from carecal.domain.models import Break, ServiceType, Settings, WorkingHours, ne
 from carecal.ui.context import UiContext
 from carecal.ui.kiosk_settings import KioskSettingsPage
 from carecal.ui.qtconv import to_time
+from carecal.ui.reminder_settings import ReminderSettingsPage
 from carecal.ui.settings_services import ServicesPage
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -76,6 +77,8 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._hours(hours, breaks), "Working hours")
         self.kiosk_page = KioskSettingsPage(settings)
         tabs.addTab(self.kiosk_page, "Kiosk")
+        self.reminder_page = ReminderSettingsPage(settings)
+        tabs.addTab(self.reminder_page, "Reminders")
         self.error = QLabel()
         self.error.setObjectName("Error")
         save, cancel = QPushButton("Save"), QPushButton("Cancel")
@@ -239,6 +242,7 @@ class SettingsDialog(QDialog):
             slot_minutes=int(self.slot.currentData()),
         )
         settings = self.kiosk_page.apply(settings)
+        settings = self.reminder_page.apply(settings)
         services = self.services_page.services()
         kept = {s.id for s in services}
         removed = [s.id for s in self.original_services if s.id not in kept]
