@@ -182,7 +182,7 @@ class OutlookWrites:
         if len(entries) == 1 and not master.exdates:
             return RemoteRef(created_id, version_json({created_id: etag_of(created)}))
         zone, _ = event_zone(created)
-        await self._instances(created_id, created, entries[1:], master.exdates, zone, None, {})
+        await self._instances(created_id, created, entries[1:], master.exdates, zone, None)
         return await self._reread(created_id)
 
     # --- update -------------------------------------------------------------------------------
@@ -206,30 +206,36 @@ class OutlookWrites:
             read = item_events(resources, removed, "")
         except MalformedEvent:
             read = []
+        for inst in listed:
+            # Never a write over an exception changed (or made) in Outlook that Carecal has
+            # not pulled yet: the engine re-reads the item and merges first.
+            self._check_seen(inst, agreed, True)
         master = entries[0]
         base = self._base(read[0] if read else None, current, master)
         fields = changes(master.body_or_refuse(), current, base)
         etag = agreed[master_id]
+        before = current
         if fields:
-            answer = await self._patch(master_id, fields, etag)
-            etag = etag_of(answer)
-            current = answer
+            current = await self._patch(master_id, fields, etag)
+            etag = etag_of(current)
         is_series = current.get("type") == "seriesMaster" or bool(
             (master.body or {}).get("recurrence")
         )
         if not is_series:
             return RemoteRef(master_id, version_json({master_id: etag}))
         reshaped = any(k in fields for k in SHAPE)
-        if reshaped:
+        if fields:
+            # Graph gives every exception a new version with the master's (and drops them
+            # all when the series' times or pattern change): list them afresh.
             listed = await self.reads.instances(master_id, low, high)
+        if reshaped:
             removed = []
         zone, _ = event_zone(current)
         master_event = read[0] if read and not reshaped else None
-        overrides = [e for e in entries[1:]]
         exdates = tuple(x for x in master.exdates if x not in set(removed))
         changed = await self._instances(
-            master_id, current, overrides, exdates, zone, listed, agreed, master_event,
-            refuse_unseen=not reshaped,
+            master_id, current, entries[1:], exdates, zone, listed, master_event,
+            shift=_moved_by(before, current) if reshaped else timedelta(0),
         )  # fmt: skip
         if not fields and not changed:
             return item.ref
@@ -276,16 +282,17 @@ class OutlookWrites:
         exdates: tuple[str, ...],
         zone: tzinfo,
         listed: list[dict[str, Any]] | None,
-        agreed: dict[str, str],
         master_event: Event | None = None,
         *,
-        refuse_unseen: bool = False,
+        shift: timedelta = timedelta(0),
     ) -> bool:
         """Make ``overrides`` exceptions (PATCH their occurrences, only what differs) and
-        delete the occurrences of ``exdates``; True when anything was written. Raises
-        PreconditionFailed for an exception changed (or made) in Outlook that Carecal has not
-        seen yet."""
+        delete the occurrences of ``exdates``; True when anything was written. ``shift``: how
+        far the series' start just moved (original starts Carecal names move with it)."""
         keys = [when_text(_rid_value(e.recurrence_id or ""), zone) for e in overrides]
+        if shift:
+            keys = [utc_text(_as_utc(k) + shift) for k in keys]
+            exdates = tuple(utc_text(_as_utc(x) + shift) for x in exdates)
         if not keys and not exdates:
             return False
         if listed is None:
@@ -305,7 +312,6 @@ class OutlookWrites:
                 log.info("an occurrence Carecal changed is not in the Outlook series; skipped")
                 continue
             inst = found
-            self._check_seen(inst, agreed, refuse_unseen)
             base = None
             if master_event is not None:
                 try:
@@ -324,7 +330,6 @@ class OutlookWrites:
             gone = by_original.get(key)
             if gone is None:
                 continue  # already gone, or outside what Outlook lists
-            self._check_seen(gone, agreed, refuse_unseen)
             try:
                 await self.api.call(
                     "DELETE", event_path(gone["id"]), what="an occurrence",
@@ -361,6 +366,20 @@ class OutlookWrites:
             await self.api.call("DELETE", where, what=what, if_match=etag or None)
         except NotFound:
             return
+
+
+def _moved_by(before: dict[str, Any], after: dict[str, Any]) -> timedelta:
+    """How far a master's start moved with a write (zero when either cannot be read)."""
+    try:
+        old = resource_event(before, calendar_id="", uid="x", event_id="x").start
+        new = resource_event(after, calendar_id="", uid="x", event_id="x").start
+    except MalformedEvent:
+        return timedelta(0)
+    if isinstance(old, datetime) and isinstance(new, datetime):
+        return new - old
+    if not isinstance(old, datetime) and not isinstance(new, datetime):
+        return timedelta(days=(new - old).days)
+    return timedelta(0)
 
 
 def _versions(version: str | None, master_id: str) -> dict[str, str]:
