@@ -259,6 +259,9 @@ class ServiceType:
     online: bool = False
     buffer_minutes: int = 0
     capacity: int = 1
+    # Weeks after a completed visit when a follow-up is due (services.followups); None = no
+    # follow-up interval (no recall; the follow-up offer uses Settings.followup_default_weeks).
+    followup_weeks: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +312,10 @@ class Settings:
     # a desktop app's secret a secret, but it is not confidential; tokens never live here.
     google_client_id: str = ""
     google_client_secret: str = ""
+    # The Microsoft app registration (public client) Outlook accounts sign in with, and the
+    # sign-in authority ("" = Microsoft's common one); README: "Outlook and Microsoft 365".
+    ms_client_id: str = ""
+    ms_authority: str = ""
     # Desktop notifications for the practitioner (services.reminders): minutes before each
     # appointment (notify_before_enabled off = none), and a morning summary at summary_time.
     notify_before_enabled: bool = True
@@ -327,3 +334,8 @@ class Settings:
     email_subject: str = ""  # "" = the built-in template
     email_body: str = ""
     practitioner_name: str = ""
+    # Follow-ups (services.followups): the weeks offered after a completed visit of a service
+    # with no follow-up interval of its own. Booking requests (services.requests): a folder
+    # whose .json/.csv files are imported and then moved to its "processed" subfolder.
+    followup_default_weeks: int = 4
+    requests_folder: str = ""

@@ -24,7 +24,9 @@ from carecal.store.db import Database
 from carecal.store.localzone import system_zone_name
 
 _PATIENT_COLS = "id, first_name, last_name, phone, email, birth_date, notes, email_reminders"
-_SERVICE_COLS = "id, name, duration_minutes, price, color, online, buffer_minutes, capacity"
+_SERVICE_COLS = (
+    "id, name, duration_minutes, price, color, online, buffer_minutes, capacity, followup_weeks"
+)
 _HOURS_COLS = 'id, weekday, start, "end", valid_from, valid_to, calendar_id'
 _BREAK_COLS = 'id, start, "end", weekday, on_date, label, calendar_id'
 _SETTINGS_KEY = "settings"
@@ -37,12 +39,12 @@ def _patient(row: tuple[Any, ...]) -> Patient:
 
 
 def _service(row: tuple[Any, ...]) -> ServiceType:
-    sid, name, minutes, price, color, online, buffer, capacity = row
+    sid, name, minutes, price, color, online, buffer, capacity, followup = row
     try:
         amount = None if price is None else Decimal(price)
     except InvalidOperation as exc:
         raise StoreError(f"service {name!r} has an unreadable price") from exc
-    return ServiceType(sid, name, minutes, amount, color, bool(online), buffer, capacity)
+    return ServiceType(sid, name, minutes, amount, color, bool(online), buffer, capacity, followup)
 
 
 def _opt_date(text: str | None) -> date | None:
@@ -208,11 +210,12 @@ class CatalogMixin:
                 f"SELECT {_SERVICE_COLS} FROM service_types WHERE id = ?", (s.id,)
             ).fetchone()
             self._db.execute(
-                f"INSERT INTO service_types ({_SERVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO service_types ({_SERVICE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                 "duration_minutes = excluded.duration_minutes, price = excluded.price, "
                 "color = excluded.color, online = excluded.online, "
-                "buffer_minutes = excluded.buffer_minutes, capacity = excluded.capacity",
+                "buffer_minutes = excluded.buffer_minutes, capacity = excluded.capacity, "
+                "followup_weeks = excluded.followup_weeks",
                 (
                     s.id,
                     s.name,
@@ -222,6 +225,7 @@ class CatalogMixin:
                     int(s.online),
                     s.buffer_minutes,
                     s.capacity,
+                    s.followup_weeks,
                 ),
             )
             before = None if row is None else _jsonable(_service(row))

@@ -24,6 +24,7 @@ _MODULES = (
     "0003_sync",
     "0004_sync_sending",
     "0005_reminders",
+    "0006_followups_requests",
 )
 
 
