@@ -170,6 +170,9 @@ def build_parser() -> _Parser:
     from carecal.cli.cmd_reminders import add_reminder_commands
 
     add_reminder_commands(sub, plain, listing)
+    from carecal.cli.cmd_requests import add_request_commands
+
+    add_request_commands(sub, plain, listing)
     return parser
 
 

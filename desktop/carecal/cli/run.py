@@ -24,6 +24,7 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         cmd_kiosk,
         cmd_misc,
         cmd_reminders,
+        cmd_requests,
         cmd_schedule,
         cmd_sync,
     )
@@ -68,6 +69,14 @@ def _commands() -> dict[tuple[str, str | None], Command]:
         ("reminders", "log"): cmd_reminders.show_log,
         ("reminders", "set-password"): cmd_reminders.set_password,
         ("daysheet", None): cmd_reminders.daysheet,
+        ("requests", "import"): cmd_requests.import_requests,
+        ("requests", "scan"): cmd_requests.scan_folder,
+        ("requests", "list"): cmd_requests.list_requests,
+        ("requests", "slots"): cmd_requests.request_slots,
+        ("requests", "book"): cmd_requests.book_request,
+        ("requests", "decline"): cmd_requests.decline_request,
+        ("recalls", "list"): cmd_requests.list_recalls,
+        ("recalls", "book"): cmd_requests.book_recall,
     }
 
 
