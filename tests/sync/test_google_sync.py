@@ -338,3 +338,26 @@ def test_lost_answers_to_applied_writes_never_duplicate_or_conflict(
     assert desk.store.pending_ops(desk.calendar.id) == []
     assert [e.title for e in desk.by_uid(anna.uid)] == ["Anna K. (first visit)"]
     assert [s for m, _, s in emu.log if m == "PATCH"] == [200]
+
+
+def test_a_lost_answer_to_a_merged_push_keeps_the_other_sides_edit(
+    emu: GoogleCalendarEmulator, make_replica: Callable[[str], Replica]
+) -> None:
+    desk = make_replica("a")
+    network = DropAnswers()
+    provider = google_provider(emu, transport=network)
+    anna = desk.add("Anna K.", 9)
+    sync(desk, provider)
+    emu.remote_patch(google_id(anna.id), {"summary": "Anna K. (theirs)"})
+    desk.edit(anna.uid, location="Room 2")
+    # The engine merges (their title, our room) and sends it; Google applies it, the answer
+    # is lost. Carecal has not stored the merge yet when it tries again.
+    network.drop.append("PATCH")
+    assert desk.sync(provider).errors  # type: ignore[arg-type]
+    assert stored(emu, anna.id)["summary"] == "Anna K. (theirs)"
+    report = sync(desk, provider)
+    assert report.conflicts == 0
+    [event] = desk.by_uid(anna.uid)
+    assert (event.title, event.location) == ("Anna K. (theirs)", "Room 2")
+    on_google = stored(emu, anna.id)
+    assert (on_google["summary"], on_google["location"]) == ("Anna K. (theirs)", "Room 2")

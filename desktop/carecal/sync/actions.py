@@ -206,6 +206,28 @@ def own_version(
     return next((c for c in candidates if not _differs(c, theirs)), None)
 
 
+def _sent_base(
+    base: dict[str, Event], local: dict[str, Event], sent: dict[str, Event]
+) -> dict[str, Event]:
+    """The base to merge the local item against when the remote holds ``sent``, a version this
+    computer wrote. What was sent may be a merge that also carried another client's changes,
+    which the local item has not stored yet (the answer was lost): those must come in, not
+    count as local reversions. So the local changes since ``base`` are measured against what
+    was sent (a newer local edit of the same field wins without a conflict: both are ours),
+    and every other field against ``base`` (the remote's value is taken)."""
+    from carecal.domain.merge import changed_fields
+
+    out: dict[str, Event] = {}
+    for key, wrote in sent.items():
+        was, mine = base.get(key), local.get(key)
+        if was is None or mine is None:
+            out[key] = wrote
+            continue
+        ours = {name: getattr(wrote, name) for name in changed_fields(was, mine)}
+        out[key] = was.with_changes(**ours) if ours else was
+    return out
+
+
 def _differs(a: dict[str, Event], b: dict[str, Event]) -> bool:
     from carecal.domain.merge import changed_fields
 
@@ -225,7 +247,7 @@ async def reconcile(
     if own is not None:
         # The remote holds what this computer sent last time (the answer was lost before the
         # agreed state was saved): that is the agreed base, not another client's edit.
-        base = own
+        base = own if base is None else _sent_base(base, local, own)
     if not local:
         if base is not None and not _differs(base, theirs):
             if own is not None:
