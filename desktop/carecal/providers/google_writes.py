@@ -9,9 +9,10 @@ for the representation and GOOGLE.md for the rules).
 - update: reads the item as Google holds it now (the event's own ``raw`` may be stale after
   Carecal's earlier writes, or replaced by a local edit), fits each body onto its resource and
   PATCHes only the fields that differ (google_body.changes: a new privacy level or new labels
-  count as a difference), each component with If-Match on the etag Carecal agreed on; a component that moved on Google since then refuses the whole update first
-  (PreconditionFailed: the engine merges). Exceptions Carecal dropped (an occurrence removed,
-  the series ended earlier) are cancelled on Google too.
+  count as a difference), each component with If-Match on the etag Carecal agreed on. A
+  component that moved on Google since then refuses the whole update before anything is
+  written (PreconditionFailed: the engine merges). Exceptions Carecal dropped (an occurrence
+  removed, the series ended earlier) are cancelled on Google too.
 - delete: the master with If-Match; already deleted counts as done.
 Every write says sendUpdates=none: Carecal never mails anyone.
 
