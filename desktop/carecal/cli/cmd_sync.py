@@ -38,6 +38,10 @@ async def _sync_one(
         from carecal.services import google_accounts as google
 
         provider = google.make_provider(account, google.labels_from(session.repo))
+    elif account.kind is ProviderKind.OUTLOOK:
+        from carecal.services import outlook_client as outlook
+
+        provider = outlook.make_provider(account, outlook.labels_from(session.repo))
     else:
         settings = svc.CalDAVSettings.of(account)
         provider = svc.make_provider(settings.url, settings.username, password, settings.preset)
@@ -63,7 +67,8 @@ def sync(session: Session, args: argparse.Namespace) -> int:
     records: list[dict[str, object]] = []
     for account in accounts:
         try:
-            google = account.kind is ProviderKind.GOOGLE  # OAuth tokens, no password
+            # OAuth tokens (Google) or MSAL's cache (Outlook), no password
+            google = account.kind in (ProviderKind.GOOGLE, ProviderKind.OUTLOOK)
             password = "" if google else svc.password_for(account, given)
             report = asyncio.run(_sync_one(session, account, password, args.allow_mass_delete))
         except Exception as exc:  # CarecalError from the keyring or the provider's set-up
@@ -85,7 +90,7 @@ def sync(session: Session, args: argparse.Namespace) -> int:
                 _warn("run 'carecal sync --allow-mass-delete' once you have checked the server")
         for error in report.errors:
             _warn(f"error: {account.name}: {error}")
-        if report.needs_sign_in and account.kind is ProviderKind.GOOGLE:
+        if report.needs_sign_in and account.kind in (ProviderKind.GOOGLE, ProviderKind.OUTLOOK):
             _warn(
                 f"{account.name} needs sign-in: run 'carecal accounts signin {account.name!r}'; "
                 "its unsent changes are kept"

@@ -41,15 +41,21 @@ _cycle_repo: ContextVar[Repository | None] = ContextVar("carecal_cycle_repo", de
 
 def keyring_providers(account: Account) -> Provider:
     """The provider of ``account`` with its secret from the keyring: for Google, the keyring's
-    OAuth tokens, the account's privacy and labels from the cycle's store; for CalDAV, the
-    password. Sync worker thread. Raises PasswordMissing, NoKeyring, KeyringFailed,
-    ValidationError, StoreError."""
+    OAuth tokens, for Outlook MSAL's cache, with the account's privacy and labels from the
+    cycle's store; for CalDAV, the password. Sync worker thread. Raises PasswordMissing,
+    NoKeyring, KeyringFailed, ValidationError, StoreError."""
     if account.kind is ProviderKind.GOOGLE:
         from carecal.services import google_client as google
 
         repo = _cycle_repo.get()
         labels = google.labels_from(repo) if repo is not None else None
         return cast(Provider, google.make_provider(account, labels))
+    if account.kind is ProviderKind.OUTLOOK:
+        from carecal.services import outlook_client as outlook
+
+        repo = _cycle_repo.get()
+        labels = outlook.labels_from(repo) if repo is not None else None
+        return cast(Provider, outlook.make_provider(account, labels))
     settings = svc.CalDAVSettings.of(account)
     password = svc.password_for(account, None)
     return svc.make_provider(settings.url, settings.username, password, settings.preset)
