@@ -18,6 +18,7 @@ import sys
 from carecal.cli import EXIT_OK, UsageError
 from carecal.cli.output import write_json, write_line, write_table
 from carecal.domain.errors import AuthExpired, CarecalError
+from carecal.domain.models import Account, ProviderKind
 from carecal.services import accounts as svc
 from carecal.services import google_accounts as google
 from carecal.services import secrets
@@ -60,7 +61,17 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
         from carecal.cli import cmd_google
 
         return cmd_google.add_account(session, args)
+    if args.kind == "outlook":
+        from carecal.cli import cmd_outlook
+
+        return cmd_outlook.add_account(session, args)
     return add_caldav(session, args)
+
+
+def _outlook(session: Session, name: str) -> Account | None:
+    """The account ``name`` when it is an Outlook one (its commands are in cmd_outlook)."""
+    account = svc.find_account(session.repo, name)
+    return account if account.kind is ProviderKind.OUTLOOK else None
 
 
 def add_caldav(session: Session, args: argparse.Namespace) -> int:
@@ -103,23 +114,32 @@ def add_caldav(session: Session, args: argparse.Namespace) -> int:
 
 
 def sign_in_again(session: Session, args: argparse.Namespace) -> int:
-    """``accounts signin NAME`` (Google)."""
-    from carecal.cli import cmd_google
+    """``accounts signin NAME`` (Google, Outlook)."""
+    from carecal.cli import cmd_google, cmd_outlook
 
+    ms = _outlook(session, args.name)
+    if ms is not None:
+        return cmd_outlook.sign_in_again(session, ms, args)
     return cmd_google.sign_in_again(session, args)
 
 
 def sign_out(session: Session, args: argparse.Namespace) -> int:
-    """``accounts signout NAME`` (Google)."""
-    from carecal.cli import cmd_google
+    """``accounts signout NAME`` (Google, Outlook)."""
+    from carecal.cli import cmd_google, cmd_outlook
 
+    ms = _outlook(session, args.name)
+    if ms is not None:
+        return cmd_outlook.sign_out(session, ms)
     return cmd_google.sign_out(session, args)
 
 
 def set_account(session: Session, args: argparse.Namespace) -> int:
-    """``accounts set NAME --privacy LEVEL`` (Google)."""
-    from carecal.cli import cmd_google
+    """``accounts set NAME --privacy LEVEL`` (Google, Outlook)."""
+    from carecal.cli import cmd_google, cmd_outlook
 
+    ms = _outlook(session, args.name)
+    if ms is not None:
+        return cmd_outlook.set_account(session, ms, args.privacy)
     return cmd_google.set_account(session, args)
 
 
@@ -138,6 +158,13 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
                 preset="google",
                 password_stored=False,
             )
+        elif account.kind is ProviderKind.OUTLOOK:
+            record.update(
+                url=str(account.settings.get("api_base") or ""),
+                username=str(account.settings.get("email") or ""),
+                preset="outlook",
+                password_stored=False,
+            )
         else:
             settings = svc.CalDAVSettings.of(account)
             record.update(
@@ -150,7 +177,11 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
             needs_sign_in=bool(account.settings.get("needs_sign_in", False)),
             calendars=[s.calendar.name for s in cals],
             pending=sum(s.pending for s in cals),
-            privacy=google.privacy_of(account) if google.is_google(account) else None,
+            privacy=(
+                google.privacy_of(account)
+                if google.is_google(account) or account.kind is ProviderKind.OUTLOOK
+                else None
+            ),
             signed_out=bool(account.settings.get("signed_out", False)),
         )
         records.append(record)
@@ -174,7 +205,7 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
         ("NAME", "KIND", "USER", "URL", "CALENDARS", "UNSENT", "STATUS", "ID"),
         rows,
         empty="No accounts yet: add one with 'carecal accounts add caldav --url URL ...' or "
-        "'carecal accounts add google'.",
+        "'carecal accounts add google' or 'carecal accounts add outlook'.",
     )
     return EXIT_OK
 
@@ -185,6 +216,10 @@ def remove_account(session: Session, args: argparse.Namespace) -> int:
         from carecal.cli import cmd_google
 
         return cmd_google.remove_account(session, account, args.discard_unsent)
+    if account.kind is ProviderKind.OUTLOOK:
+        from carecal.cli import cmd_outlook
+
+        return cmd_outlook.remove_account(session, account, args.discard_unsent)
     removal = svc.remove_account(
         session.repo, account, actor="cli", discard_unsent=args.discard_unsent
     )

@@ -58,6 +58,14 @@ def _browser_options(cmd: argparse.ArgumentParser) -> None:
     )
 
 
+def _device_option(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--device-code",
+        action="store_true",
+        help="Outlook: sign in on another device with a code (for a computer without a browser)",
+    )
+
+
 def add_sync_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
     """Add the account and sync commands to the ``carecal`` subparsers. Any thread."""
     accounts = sub.add_parser("accounts", parents=[plain], help="remote calendar accounts")
@@ -102,21 +110,49 @@ def add_sync_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) ->
     _calendar_options(google, "every calendar, also read-only ones (default: the writable ones)")
     _browser_options(google)
 
+    ms = kinds.add_parser(
+        "outlook",
+        parents=[plain],
+        help="an Outlook.com or Microsoft 365 account (signs in through the browser)",
+    )
+    ms.add_argument(
+        "--client-id",
+        default=None,
+        metavar="ID",
+        help="the app registration's client id (default: Settings, then $CARECAL_MS_CLIENT_ID)",
+    )
+    ms.add_argument("--name", default=None, help="what to call the account here")
+    ms.add_argument(
+        "--privacy",
+        choices=PRIVACY,
+        default=None,
+        help="what Outlook sees of an appointment (default: initials)",
+    )
+    _device_option(ms)
+    _calendar_options(ms, "every calendar, also read-only ones (default: the writable ones)")
+    _browser_options(ms)
+
     signin = ac.add_parser(
-        "signin", parents=[plain], help="sign in to a Google account again (needs sign-in)"
+        "signin",
+        parents=[plain],
+        help="sign in to a Google or Outlook account again (needs sign-in)",
     )
     signin.add_argument("name", metavar="NAME")
+    _device_option(signin)
     _browser_options(signin)
 
     signout = ac.add_parser(
-        "signout", parents=[plain], help="sign out of a Google account (revokes its access)"
+        "signout", parents=[plain], help="sign out of a Google or Outlook account"
     )
     signout.add_argument("name", metavar="NAME")
 
     change = ac.add_parser("set", parents=[plain], help="change an account's settings")
     change.add_argument("name", metavar="NAME")
     change.add_argument(
-        "--privacy", choices=PRIVACY, required=True, help="what Google sees of an appointment"
+        "--privacy",
+        choices=PRIVACY,
+        required=True,
+        help="what Google or Outlook sees of an appointment",
     )
 
     rm = ac.add_parser("remove", parents=[plain], help="remove an account from this computer")
