@@ -30,7 +30,7 @@ def _save(data: dict[str, str]) -> None:
     # Written whole and renamed, so a child killed mid-write leaves the previous file.
     tmp = _path().with_suffix(".tmp")
     tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, _path())
+    tmp.replace(_path())
 
 
 class FileKeyring(KeyringBackend):

@@ -223,3 +223,17 @@ def test_the_sync_lane_gives_google_the_accounts_privacy_with_labels_from_the_st
     busy = on_google()
     assert busy["summary"] == "Busy" and not busy.get("description") and not busy.get("location")
     assert "Kowalska" not in str(busy)
+
+    # A stricter level reaches what is already on Google at the next sync, with no edit, and
+    # the local appointment keeps its real details.
+    google.set_privacy(repo, SyncStore(repo).account(account.id), "initials", actor="user")
+    assert cycle(session).ok
+    assert on_google()["summary"] == "Physiotherapy · A.K."
+    google.set_privacy(repo, SyncStore(repo).account(account.id), "busy", actor="user")
+    assert cycle(session).ok
+    assert on_google()["summary"] == "Busy"
+    local = repo.get_event(visit.id)
+    assert (local.title, local.location) == ("Physio: A. Kowalska", "Room 2")
+    # Setting the same level again queues nothing.
+    google.set_privacy(repo, SyncStore(repo).account(account.id), "busy", actor="user")
+    assert google.unsent_count(repo, SyncStore(repo).account(account.id)) == 0

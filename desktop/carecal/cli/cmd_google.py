@@ -159,7 +159,7 @@ def set_account(session: Session, args: argparse.Namespace) -> int:
     )
     level = google.privacy_of(account)
     write_line(f"Privacy of {account.name!r}: {level}. {google.PRIVACY_HELP[level]}")
-    write_line("Entries already on Google change when they are next edited.")
+    write_line("Entries already on Google are rewritten at this level by the next sync.")
     return EXIT_OK
 
 

@@ -484,12 +484,20 @@ def sign_out(repo: Repository, account: Account, *, actor: str) -> bool:
 
 
 def set_privacy(repo: Repository, account: Account, level: str, *, actor: str) -> Account:
-    """What Google sees from now on (entries sent later; the ones already on Google change
-    when they are next edited). The Repository's thread. Raises ValidationError."""
+    """What Google sees from now on. Every appointment already on Google is queued to be sent
+    again, so the next sync rewrites it at the new level (a stricter level must not wait for
+    the next edit of each entry). The Repository's thread. Raises ValidationError, StoreError."""
     if not is_google(account):
         raise ValidationError(f"{account.name!r} is not a Google account; privacy is for Google")
     check_privacy(level)
-    return SyncStore(repo).update_account_settings(account.id, {"privacy": level}, actor=actor)
+    sync = SyncStore(repo)
+    before = privacy_of(account)
+    updated = sync.update_account_settings(account.id, {"privacy": level}, actor=actor)
+    if level != before:
+        for calendar in repo.list_calendars():
+            if calendar.account_id == account.id:
+                sync.requeue_calendar(calendar.id)
+    return updated
 
 
 def unsent_count(repo: Repository, account: Account) -> int:

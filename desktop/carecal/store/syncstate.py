@@ -510,6 +510,31 @@ class SyncStore:
                 self._repo._now(),
             )
 
+    def requeue_calendar(self, calendar_id: str) -> int:
+        """Queue a push of every item the calendar has agreed with its remote (one op per item
+        without a pending op), so a change in how items are rendered (a provider's privacy
+        level) reaches the remote without waiting for the next edit. One transaction; returns
+        how many items were queued. The Repository's thread; raises StoreError."""
+        from carecal.store.outbox import NewOp, OpKind
+
+        with self._db.transaction():
+            rows = self._db.execute(
+                "SELECT s.uid, MIN(e.id) FROM sync_items s "
+                "JOIN events e ON e.calendar_id = s.calendar_id AND e.uid = s.uid "
+                "WHERE s.calendar_id = ? AND NOT EXISTS ("
+                f"  SELECT 1 FROM outbox WHERE calendar_id = s.calendar_id AND {_UID} = s.uid"
+                "   AND state = 'pending') "
+                "GROUP BY s.uid",
+                (calendar_id,),
+            ).fetchall()
+            ops = [
+                NewOp(str(eid), calendar_id, OpKind.UPDATE, {"uid": uid}, False)
+                for uid, eid in rows
+            ]
+            if ops:
+                self._repo.outbox.add(ops, self._repo._now())
+        return len(ops)
+
     # --- conflicts ------------------------------------------------------------------------------
 
     def record_conflict(

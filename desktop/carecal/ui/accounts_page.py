@@ -99,8 +99,8 @@ def privacy_combo() -> QComboBox:
 
 def _privacy_text(level: str) -> str:
     return (
-        google.PRIVACY_HELP[level] + " A change applies to what is sent from now on; entries "
-        "already on Google change when they are next edited."
+        google.PRIVACY_HELP[level] + " A change is applied to the entries already on Google "
+        "at the next sync."
     )
 
 
