@@ -127,7 +127,7 @@ class RequestStore:
             params = tuple(s.value for s in states)
         rows = self._db.execute(
             f"SELECT {_COLS} FROM booking_requests {where} "
-            "ORDER BY state != 'open', COALESCE(decided_at, '') DESC, received_at, id",
+            "ORDER BY state != 'open', COALESCE(decided_at, '') DESC, received_at, rowid",
             params,
         ).fetchall()
         return [_row(r) for r in rows]

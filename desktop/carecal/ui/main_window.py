@@ -28,6 +28,7 @@ from carecal.ui.agendaview import AgendaView
 from carecal.ui.appointment_menu import AppointmentMenu
 from carecal.ui.chrome import Sidebar, Toolbar
 from carecal.ui.context import UiContext
+from carecal.ui.front_desk import FrontDeskWindows
 from carecal.ui.ics_actions import IcsActions
 from carecal.ui.loader import ViewData, load_view_data
 from carecal.ui.monthview import MonthView
@@ -62,6 +63,7 @@ class MainWindow(QMainWindow):
             self.ops, self, on_delete=self.delete_occurrence, read_only=self._read_only
         )
         self.patients_window: QWidget | None = None
+        self.front_desk = FrontDeskWindows(ctx, self, self.ops)
 
         self.toolbar = Toolbar()
         self.sidebar = Sidebar()
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
         self._action("&Patients…", "Ctrl+P", self.open_patients, tools)
         self._action("&Settings…", "Ctrl+,", self.open_settings, tools)
         self._action("Front desk &kiosk…", None, self.open_kiosk, tools)
+        self.front_desk.add_menu_items(tools)
         tools.addSeparator()
         self.sync = SyncControls(self.ctx, self, tools, self.ops.fail)
 
@@ -436,4 +439,5 @@ class MainWindow(QMainWindow):
         self.ctx.events.flush()
         if self.patients_window is not None:
             self.patients_window.close()
+        self.front_desk.close()
         super().closeEvent(event)

@@ -72,6 +72,8 @@ class Operations:
         self.last_error: str | None = None
         self.editor: AppointmentEditor | None = None
         self.show_errors = True
+        # Called (GUI thread) after a visit was marked completed: the follow-up offer.
+        self.on_completed: Callable[[Occurrence], None] | None = None
 
     # ---- plumbing -----------------------------------------------------------------------
     def fail(self, err: Exception) -> None:
@@ -87,7 +89,12 @@ class Operations:
             )
             box.open()
 
-    def _write(self, job: Callable[[], tuple[Changes, Undo | None]], message: str) -> None:
+    def _write(
+        self,
+        job: Callable[[], tuple[Changes, Undo | None]],
+        message: str,
+        completed: Occurrence | None = None,
+    ) -> None:
         def done(result: tuple[Changes, Undo | None]) -> None:
             changes, undo = result
             if undo is not None and not undo.empty:
@@ -95,6 +102,8 @@ class Operations:
                 del self.undo_stack[:-50]
             self.ctx.events.changes_applied.emit(changes)
             self.ctx.events.status_message.emit(message)
+            if completed is not None and self.on_completed is not None:
+                self.on_completed(completed)
 
         self.ctx.tasks.submit(job, done, self.fail)
 
@@ -125,9 +134,11 @@ class Operations:
         if occ.event.status is status:
             return
         svc = self.ctx.session.events
+        done = status is AppointmentStatus.COMPLETED
         self._write(
             lambda: svc.set_status_with_undo(occ, status),
             f"“{occ.event.title}” marked {status.label.lower()}.",
+            Occurrence(occ.event.with_changes(status=status), occ.start, occ.end) if done else None,
         )
 
     def undo(self) -> None:
@@ -234,7 +245,10 @@ class Operations:
             return changes | edited, undo
 
         verb = "Added" if result.is_new else "Saved"
-        self._write(job, f"{verb} “{result.event.title}”.")
+        completed = None
+        if result.changed.get("status") is AppointmentStatus.COMPLETED and occ is not None:
+            completed = Occurrence(result.event, occ.start, occ.end, occ.recurrence_id)
+        self._write(job, f"{verb} “{result.event.title}”.", completed)
 
 
 def undo_button(parent: QWidget, on_click: Callable[[], None]) -> QPushButton:

@@ -56,6 +56,11 @@ class ServicesPage(QWidget):
         self.capacity.setRange(1, 200)
         self.capacity.setSuffix(" place(s)")
         self.capacity.setToolTip("More than one place makes this a group session")
+        self.followup = QSpinBox()
+        self.followup.setRange(0, 104)
+        self.followup.setSuffix(" weeks")
+        self.followup.setSpecialValueText("No follow-up")
+        self.followup.setToolTip("Patients are due again this long after a completed visit")
         self.price = QDoubleSpinBox()
         self.price.setRange(0, 1_000_000)
         self.price.setDecimals(2)
@@ -71,6 +76,7 @@ class ServicesPage(QWidget):
         form.addRow("Duration", self.duration)
         form.addRow("Buffer after", self.buffer)
         form.addRow("Capacity", self.capacity)
+        form.addRow("Follow-up after", self.followup)
         form.addRow("Price", self.price)
         form.addRow("Colour", self.color_button)
         form.addRow("", self.online)
@@ -96,7 +102,7 @@ class ServicesPage(QWidget):
             self.list.addItem(self._item(s))
         self.list.currentRowChanged.connect(self._show)
         self.name.textEdited.connect(lambda _: self._store())
-        for box in (self.duration, self.buffer, self.capacity):
+        for box in (self.duration, self.buffer, self.capacity, self.followup):
             box.valueChanged.connect(lambda _: self._store())
         self.price.valueChanged.connect(lambda _: self._store())
         self.online.toggled.connect(lambda _: self._store())
@@ -121,6 +127,7 @@ class ServicesPage(QWidget):
             self.duration.setValue(s.duration_minutes)
             self.buffer.setValue(s.buffer_minutes)
             self.capacity.setValue(s.capacity)
+            self.followup.setValue(s.followup_weeks or 0)
             self.price.setValue(float(s.price) if s.price is not None else 0.0)
             self.online.setChecked(s.online)
             self._set_color(s.color)
@@ -153,6 +160,7 @@ class ServicesPage(QWidget):
             duration_minutes=self.duration.value(),
             buffer_minutes=self.buffer.value(),
             capacity=self.capacity.value(),
+            followup_weeks=self.followup.value() or None,
             price=Decimal(f"{price:.2f}") if price > 0 else None,
             online=self.online.isChecked(),
             color=self.color,
