@@ -97,7 +97,7 @@ class MsalHttp:
             response = self._client.request(method, target, **kw)
         except httpx.HTTPError as exc:
             raise network_error(exc, None) from None
-        if target == url or not self._plain_host:
+        if target == url or not url.endswith("/.well-known/openid-configuration"):
             return MsalResponse(response)
         # The local server names its own endpoints with http; MSAL is shown them as https
         # (and this client sends them over http again).

@@ -33,7 +33,9 @@ from typing import Any
 
 from carecal.domain.errors import AuthExpired, CarecalError, ValidationError
 from carecal.domain.models import Account, Calendar, ProviderKind, new_id
-from carecal.net.errors import SignInCancelled, SignInFailed, SignInTimedOut
+from carecal.net.errors import SignInCancelled as SignInCancelled
+from carecal.net.errors import SignInFailed as SignInFailed
+from carecal.net.errors import SignInTimedOut as SignInTimedOut
 from carecal.providers.base import RemoteCalendar
 from carecal.services import accounts as svc
 from carecal.services.google_accounts import SignInCancel, default_choice, pick_calendars

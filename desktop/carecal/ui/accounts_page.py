@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carecal.domain.models import Account
+from carecal.domain.models import Account, ProviderKind
 from carecal.services import accounts as svc
 from carecal.services import google_accounts as google
 from carecal.services.accounts import RemoteCalendar
@@ -45,6 +45,7 @@ from carecal.ui.context import UiContext
 
 if TYPE_CHECKING:
     from carecal.ui.google_signin import GoogleSignInDialog
+    from carecal.ui.outlook_signin import OutlookSignInDialog
 
 Discover = Callable[[str, str, str, str], list[RemoteCalendar]]
 """(url, user name, password, preset) -> calendars; blocks on the network (never the GUI
@@ -97,11 +98,22 @@ def privacy_combo() -> QComboBox:
     return combo
 
 
-def _privacy_text(level: str) -> str:
-    return (
+def _privacy_text(level: str, service: str = "Google") -> str:
+    text = (
         google.PRIVACY_HELP[level] + " A change is applied to the entries already on Google "
         "at the next sync."
     )
+    return text.replace("Google", service)
+
+
+def _is_outlook(account: Account) -> bool:
+    return account.kind is ProviderKind.OUTLOOK
+
+
+def _outlook_privacy(repo: Repository, account: Account, level: str, *, actor: str) -> Account:
+    from carecal.services import outlook_accounts
+
+    return outlook_accounts.set_privacy(repo, account, level, actor=actor)
 
 
 def _state(account: Account) -> str:
@@ -157,6 +169,7 @@ class AccountsDialog(QDialog):
         self.open_browser: Callable[[str], object] = webbrowser.open
         self.sign_in_timeout = google.DEFAULT_SIGN_IN_TIMEOUT
         self.google_dialog: GoogleSignInDialog | None = None
+        self.outlook_dialog: OutlookSignInDialog | None = None
         self.revoking: threading.Thread | None = None
         self.setWindowTitle("Accounts")
         self.resize(780, 840)
@@ -197,6 +210,18 @@ class AccountsDialog(QDialog):
         self.google_button.clicked.connect(self.add_google)
         gl.addWidget(self.google_button)
         el.addLayout(gl)
+        ol = QHBoxLayout()
+        outlook_text = QLabel(
+            "Outlook and Microsoft 365: you sign in to Microsoft in your browser, or with a code "
+            "on another device."
+        )
+        outlook_text.setWordWrap(True)
+        outlook_text.setStyleSheet("color: #6b7280;")
+        ol.addWidget(outlook_text, 1)
+        self.outlook_button = QPushButton("Add Outlook account…")
+        self.outlook_button.clicked.connect(self.add_outlook)
+        ol.addWidget(self.outlook_button)
+        el.addLayout(ol)
         lay.addWidget(existing)
 
         add = QGroupBox("Add a CalDAV account (iCloud, Nextcloud, Fastmail, any server)")
@@ -253,6 +278,7 @@ class AccountsDialog(QDialog):
             self.add_button,
             close,
             self.google_button,
+            self.outlook_button,
             self.sign_in_button,
             self.sign_out_button,
         ):
@@ -283,6 +309,13 @@ class AccountsDialog(QDialog):
                 if who and who.casefold() != r.account.name.casefold():
                     detail = f"{who} · {detail}"
                 detail = f"Google · {detail}"
+            elif _is_outlook(r.account):
+                level = google.privacy_of(r.account)
+                who = str(r.account.settings.get("email") or "")
+                detail = f"Outlook sees: {google.PRIVACY_LABELS[level].lower()}"
+                if who and who.casefold() != r.account.name.casefold():
+                    detail = f"{who} · {detail}"
+                detail = f"Outlook · {detail}"
             else:
                 settings = svc.CalDAVSettings.of(r.account)
                 detail = f"{settings.username} · {settings.url}"
@@ -312,12 +345,14 @@ class AccountsDialog(QDialog):
             self.policy.setCurrentIndex(
                 max(0, self.policy.findData(account_policy(row.account).value))
             )
-        is_google = row is not None and google.is_google(row.account)
+        is_google = row is not None and (google.is_google(row.account) or _is_outlook(row.account))
         self.google_controls.setVisible(is_google)
         if row is not None and is_google:
             level = google.privacy_of(row.account)
             self.privacy.setCurrentIndex(max(0, self.privacy.findData(level)))
-            self.privacy_help.setText(_privacy_text(level))
+            service = "Outlook" if _is_outlook(row.account) else "Google"
+            self.privacy_label.setText(f"What {service} sees:")
+            self.privacy_help.setText(_privacy_text(level, service))
             needs = bool(row.account.settings.get("needs_sign_in"))
             self.sign_in_button.setVisible(needs)
             self.sign_out_button.setEnabled(not row.account.settings.get("signed_out"))
@@ -382,6 +417,47 @@ class AccountsDialog(QDialog):
         if self._after is not None:
             self._after()
 
+    # --- Outlook ---------------------------------------------------------------------------
+
+    def _open_outlook(self, account: Account | None) -> OutlookSignInDialog:
+        from carecal.ui.outlook_signin import OutlookSignInDialog
+
+        if self.outlook_dialog is not None:
+            self.outlook_dialog.close()
+        dialog = OutlookSignInDialog(
+            self.ctx,
+            self,
+            account=account,
+            open_browser=self.open_browser,
+            timeout=self.sign_in_timeout,
+            on_done=self._google_done,
+        )
+        self.outlook_dialog = dialog
+        dialog.show()
+        return dialog
+
+    def add_outlook(self) -> OutlookSignInDialog:
+        """Open the Outlook sign-in dialog. GUI thread."""
+        return self._open_outlook(None)
+
+    def _sign_out_outlook(self, account: Account) -> None:
+        if not self.confirm(
+            f"Sign out of “{account.name}”? Its sign-in is removed from this computer. The "
+            "calendars stay here but do not sync until you sign in again."
+        ):
+            return
+        from carecal.services import outlook_accounts
+
+        repo, actor = self.ctx.session.repo, self.ctx.actor
+
+        def done(_: object) -> None:
+            self._say(f"Signed out of “{account.name}”.", "")
+            self._changed()
+
+        self.ctx.tasks.submit(
+            lambda: outlook_accounts.sign_out(repo, account, actor=actor), done, self._fail
+        )
+
     # --- Google ----------------------------------------------------------------------------
 
     def _google_controls(self) -> QWidget:
@@ -389,7 +465,8 @@ class AccountsDialog(QDialog):
         gl = QVBoxLayout(box)
         gl.setContentsMargins(0, 4, 0, 0)
         row = QHBoxLayout()
-        row.addWidget(QLabel("What Google sees:"))
+        self.privacy_label = QLabel("What Google sees:")
+        row.addWidget(self.privacy_label)
         self.privacy = privacy_combo()
         self.privacy.activated.connect(self._privacy_chosen)
         row.addWidget(self.privacy, 1)
@@ -434,9 +511,12 @@ class AccountsDialog(QDialog):
         """Open the Google sign-in dialog. GUI thread."""
         return self._open_google(None)
 
-    def sign_in_again(self) -> GoogleSignInDialog | None:
-        """Sign the selected Google account in again (the browser opens at once). GUI thread."""
+    def sign_in_again(self) -> GoogleSignInDialog | OutlookSignInDialog | None:
+        """Sign the selected Google account in again (the browser opens at once), or open the
+        Outlook sign-in for an Outlook account. GUI thread."""
         row = self.selected()
+        if row is not None and _is_outlook(row.account):
+            return self._open_outlook(row.account)
         if row is None or not google.is_google(row.account):
             return None
         dialog = self._open_google(row.account)
@@ -449,13 +529,16 @@ class AccountsDialog(QDialog):
 
     def _privacy_chosen(self, index: int) -> None:
         row = self.selected()
-        if row is None or not google.is_google(row.account):
+        if row is None or not (google.is_google(row.account) or _is_outlook(row.account)):
             return
         level = str(self.privacy.itemData(index))
         repo, actor, account = self.ctx.session.repo, self.ctx.actor, row.account
-        self.privacy_help.setText(_privacy_text(level))
+        self.privacy_help.setText(
+            _privacy_text(level, "Outlook" if _is_outlook(account) else "Google")
+        )
+        setter = _outlook_privacy if _is_outlook(account) else google.set_privacy
         self.ctx.tasks.submit(
-            lambda: google.set_privacy(repo, account, level, actor=actor),
+            lambda: setter(repo, account, level, actor=actor),
             lambda _: self.reload(),
             self._fail,
         )
@@ -464,6 +547,9 @@ class AccountsDialog(QDialog):
         """Revoke the selected Google account's access (worker thread) and mark it signed
         out; its calendars stay. GUI thread."""
         row = self.selected()
+        if row is not None and _is_outlook(row.account):
+            self._sign_out_outlook(row.account)
+            return
         if row is None or not google.is_google(row.account):
             return
         account = row.account
