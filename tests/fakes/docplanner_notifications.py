@@ -12,7 +12,8 @@ documented three ways, so `retry_policy` offers all three: "once" (the spec: pus
 whatever the answer), "guide" (after 5 and 10 minutes, failed ones deleted after 14 days),
 "real-time-guide" (after 1, 5 and 15 minutes). Deliveries that failed every try are kept for
 `POST /notifications/release` (204; 403 for a pull-only client; 429 + Retry-After beyond one
-call per hour). Faults: `duplicate_next` and `reorder_next` duplicate or swap deliveries.
+call per hour). Faults: `duplicate_next` and `reorder_next` duplicate or swap deliveries;
+`paused` holds them back.
 `slot-booking` and `booking-moving` are the blocking real-time requests (`real_time`): a
 non-2xx answer stops the patient's booking or move.
 """
@@ -95,9 +96,12 @@ class Outbox:
         self.pushed: list[tuple[dict[str, Any], int | None]] = []  # (envelope, status)
         self.duplicate_next = 0
         self.reorder_next = 0
+        self.paused = False  # hold pushes back (e.g. to have several due at once)
         self.last_release: datetime | None = None
 
-    def emit(self, name: str, data: dict[str, Any], created_at: str, now: datetime) -> dict:
+    def emit(
+        self, name: str, data: dict[str, Any], created_at: str, now: datetime
+    ) -> dict[str, Any]:
         """Queue one notification (pull) and schedule its push; returns the envelope."""
         if name not in NAMES:
             raise ValueError(f"unknown notification {name!r}")
@@ -117,7 +121,7 @@ class Outbox:
 
     def pop(self, count: int) -> list[dict[str, Any]]:
         """Pop up to `count` notifications, oldest first (this is the acknowledgement)."""
-        out = []
+        out: list[dict[str, Any]] = []
         while self.queue and len(out) < count:
             out.append(self.queue.popleft().envelope)
         self.pulled.extend(out)
@@ -125,7 +129,10 @@ class Outbox:
 
     # ----- push -------------------------------------------------------------------------
     def take_due(self, now: datetime) -> list[Delivery]:
-        """The deliveries due now, in order (after the duplicate/reorder faults)."""
+        """The deliveries due now, in order (after the duplicate/reorder faults); none while
+        `paused`."""
+        if self.paused:
+            return []
         due = [d for d in self.pending if d.due <= now]
         self.pending = [d for d in self.pending if d.due > now]
         if self.reorder_next and len(due) >= 2:

@@ -121,7 +121,9 @@ class Router:
     def no_route(self) -> DocplannerError:
         return DocplannerError(404, f'No route found for "{self.method} /{"/".join(self.segs)}"')
 
-    def render_booking(self, booking: Booking, scopes: frozenset[str], full: bool) -> dict:
+    def render_booking(
+        self, booking: Booking, scopes: frozenset[str], full: bool
+    ) -> dict[str, Any]:
         return booking.resource(
             self.zone,
             scopes=scopes,

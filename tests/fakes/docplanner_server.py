@@ -158,7 +158,7 @@ class DocplannerEmulator(PartyHooks):
         self.responses: list[tuple[str, Any]] = []  # (kind, JSON body) for field checks
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.ids = self._seed() if seed else None
+        self._ids = self._seed() if seed else None
 
     # ----- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -226,6 +226,12 @@ class DocplannerEmulator(PartyHooks):
         return self.host(domain) + "/oauth/v2/token"
 
     # ----- set-up -------------------------------------------------------------------------
+    @property
+    def ids(self) -> Seeded:
+        """The seeded practice's ids (the emulator must have been made with `seed=True`)."""
+        assert self._ids is not None, "the emulator was made without the seeded practice"
+        return self._ids
+
     def _seed(self) -> Seeded:
         tree = self.state.tree
         fac = tree.add_facility("Gabinet Psychoterapii")
@@ -435,10 +441,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self, stall: float = 0.0) -> None:
         """Close the connection without an answer (after `stall` seconds)."""
+        self.emu.log.append((self.command, self.path, None))
         if stall:
             self.emu._stopping.wait(stall)
         self.close_connection = True
-        self.emu.log.append((self.command, self.path, None))
         with contextlib.suppress(OSError):
             self.connection.shutdown(2)
 

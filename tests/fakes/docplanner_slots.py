@@ -71,7 +71,7 @@ def parse_put(
         bounds: dict[str, datetime] = {}
         for key in ("start", "end"):
             try:
-                bounds[key], had_offset = parse_instant(item.get(key), zone)
+                bounds[key], had_offset = parse_instant(str(item.get(key)), zone)
             except (TypeError, ValueError):
                 errors.add(f"{where}.{key}", "This value is not a valid datetime.")
                 continue
