@@ -35,7 +35,7 @@ class TokenError(Exception):
 
 @dataclass
 class ApiClient:
-    """One API client (a credential set). `pull`/`push_url` say how it takes notifications."""
+    """One API client (a credential set); `alive` False makes its tokens and sign-ins fail."""
 
     client_id: str
     secret: str

@@ -2,7 +2,8 @@
 services, the country domains, the `with=` scopes and the 403/404 rules.
 
 - Unknown ids give 404; ids that exist but do not belong together (a doctor of another
-  facility, an address of another doctor, a facility not granted to the API client) give 403.
+  facility, an address of another doctor, a facility not granted to the API client) give 403,
+  as does an address unassigned from the client (`address-unassigned`; guess).
 - Only the fields of the vendor types are rendered, and the scoped ones only when `with=` asks:
   `address.online_only` -> `is_online_only`, `address.visit_payment` -> `visit_payment`,
   `address.commercial_type`, `address.insurance_support`, `address.booking_extra_fields`;
@@ -326,7 +327,10 @@ class Tree:
         """404 for an unknown address, 403 for one of another doctor."""
         doc = self.doctor(facility_id, doctor_id)
         if address_id in doc.addresses:
-            return doc.addresses[address_id]
+            found = doc.addresses[address_id]
+            if not found.assigned:
+                raise forbidden("The address is not assigned to this client.")
+            return found
         try:
             self.address_by_id(address_id)
         except KeyError:

@@ -1084,6 +1084,11 @@ def test_a_refused_real_time_request_stops_the_booking(
             "slot-booking",
             "slot-booked",
         ]
+        receiver.statuses.append(500)
+        assert emu.patient_moves(visit["id"], instant(at(9, 50))) is None
+        assert receiver.got[-1][0]["name"] == "booking-moving"
+        assert receiver.got[-1][0]["data"]["creating_booking"]["start_at"] == at(9, 50)
+        assert emu.booking(visit["id"])["status"] == "booked"
     finally:
         receiver.close()
 
@@ -1107,6 +1112,25 @@ def test_pushes_can_be_duplicated_or_reordered(api: httpx.Client, emu: Docplanne
     pushed = [b["name"] for b, _ in receiver.got]
     assert pushed == ["break-created", "break-created", "break-removed", "break-moved"]
     assert names(pull_all(api)) == ["break-created", "break-moved", "break-removed"]
+
+
+def test_an_unassigned_address_is_forbidden_until_assigned_again(
+    api: httpx.Client, emu: DocplannerEmulator, office: str
+) -> None:
+    emu.unassign_address(emu.ids.office)
+    assert api.get(office).status_code == 403
+    emu.assign_address(emu.ids.office)
+    assert api.get(office).status_code == 200
+    assert names(pull_all(api)) == ["address-unassigned", "address-assigned"]
+
+
+def test_a_date_without_an_offset_is_read_in_the_country_zone_and_recorded(
+    api: httpx.Client, emu: DocplannerEmulator, office: str
+) -> None:
+    body = day_slots(svc(emu), "2026-11-03T09:00:00", "2026-11-03T10:00:00")
+    assert api.put(f"{office}/slots", json=body).status_code == 201
+    assert starts(api, office) == [at(9)]
+    assert emu.state.naive_dates == ["2026-11-03T09:00:00", "2026-11-03T10:00:00"]
 
 
 # ----- clock and field checks ---------------------------------------------------------------------
