@@ -4,7 +4,9 @@ and the doctor in the Docplanner panel, plus read-only checks. Mixed into
 rules first, enqueues the notifications the action makes, and delivers due pushes after.
 
 A patient books only free published slots; the doctor may book or move anywhere. Bookings come
-back rendered as the API renders a single booking (with `moving`).
+back rendered as the API renders a single booking (with `moving`). A hook the API would refuse
+raises the same DocplannerError (e.g. 404 "Slot not found." for a patient booking a taken time,
+409 for moving a booking twice); unknown ids raise KeyError.
 """
 
 from __future__ import annotations
