@@ -16,10 +16,16 @@ from carecal.net.tokens import TokenSet
 from carecal.providers.base import RemoteCalendar
 from carecal.providers.outlook import OutlookProvider, Window
 from carecal.providers.outlook_map import PROP_ID, Privacy
+from tests.fakes.graph_events import View
 from tests.fakes.graph_schema import check_response
 from tests.fakes.graph_server import GraphEmulator
 
-WIDE = Window(back=3650, ahead=3650)  # the tests' dates are fixed; the window is not
+WIDE = Window(back=3650, ahead=3650)
+# How Carecal's requests see events (immutable ids, UTC, text bodies, its property expanded),
+# for helpers that read the emulator's store directly.
+SEEN_VIEW = View(
+    immutable=True, tz_label="UTC", text_body=True, expand=()
+)  # the tests' dates are fixed; the window is not
 FOREIGN = {
     "categories": ["Red category"],
     "importance": "high",
