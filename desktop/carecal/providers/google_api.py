@@ -1,7 +1,7 @@
 """Google Calendar v3 over HTTP: authorization, retries and Google's errors as Carecal's.
 
 ``GoogleApi.call`` sends one request and returns the answer's JSON, or raises the domain error
-Google's answer means (GOOGLE.md, "Errors"):
+Google's answer means (after the reference's error table):
 - 401: refresh the sign-in once and retry; a second 401 (or a dead refresh token) ->
   AuthExpired;
 - 403 rateLimitExceeded / userRateLimitExceeded and 429: retried in place after 1, 2 and 4 s

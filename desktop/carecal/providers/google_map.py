@@ -6,7 +6,7 @@ Pure functions: no I/O, any thread, CPU only. Reading raises ``MalformedEvent`` 
 PermanentItemError: this one item cannot be used) for a resource Carecal cannot read; the rest
 raises nothing.
 
-The representation (see GOOGLE.md, "Representation"): an item is a master (or single event)
+The representation (providers/google.py): an item is a master (or single event)
 plus its exceptions, as Google returned them; each domain event's ``raw`` is its own resource
 as compact JSON. What Carecal writes is the *body*: only the fields it models, rendered for the
 account's privacy level, patched onto the resource so everything else stays as it is on Google.

@@ -1,5 +1,5 @@
 """Writing to a Google calendar: create, update and delete one item (see providers/google.py
-for the representation and GOOGLE.md for the rules).
+and google_map.py for the representation).
 
 - create: the master is inserted under the id derived from its local id (google_map.google_id),
   so a retried create gets 409 instead of making a second copy; a UID Carecal did not mint from
