@@ -20,7 +20,6 @@ from carecal.cli.output import write_json, write_line, write_table
 from carecal.domain.errors import AuthExpired, CarecalError
 from carecal.domain.models import Account, ProviderKind
 from carecal.services import accounts as svc
-from carecal.services import google_accounts as google
 from carecal.services import secrets
 from carecal.services.session import Session
 
@@ -144,6 +143,8 @@ def set_account(session: Session, args: argparse.Namespace) -> int:
 
 
 def list_accounts(session: Session, args: argparse.Namespace) -> int:
+    from carecal.services import google_accounts as google  # not on every command's start-up
+
     accounts = svc.list_accounts(session.repo)
     statuses = svc.calendar_statuses(session.repo)
     records = []
@@ -211,6 +212,8 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
 
 
 def remove_account(session: Session, args: argparse.Namespace) -> int:
+    from carecal.services import google_accounts as google
+
     account = svc.find_account(session.repo, args.name)
     if google.is_google(account):
         from carecal.cli import cmd_google

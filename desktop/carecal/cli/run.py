@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
@@ -17,67 +18,63 @@ from carecal.services.session import LOG_FILE, Session, SessionArgs, open_sessio
 Command = Callable[[Session, argparse.Namespace], int]
 
 
-def _commands() -> dict[tuple[str, str | None], Command]:
-    from carecal.cli import (
-        cmd_accounts,
-        cmd_events,
-        cmd_kiosk,
-        cmd_misc,
-        cmd_reminders,
-        cmd_requests,
-        cmd_schedule,
-        cmd_sync,
-    )
+# (command, action) -> (module in carecal.cli, function). A command's module is imported only
+# when it runs: each process pays for one command's imports, not for all of them.
+_COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
+    ("events", "list"): ("cmd_events", "list_events"),
+    ("events", "add"): ("cmd_events", "add_event"),
+    ("events", "update"): ("cmd_events", "update_event"),
+    ("events", "delete"): ("cmd_events", "delete_event"),
+    ("import", None): ("cmd_misc", "import_ics"),
+    ("export", None): ("cmd_misc", "export_ics"),
+    ("patients", "list"): ("cmd_misc", "list_patients"),
+    ("patients", "add"): ("cmd_misc", "add_patient"),
+    ("services", "list"): ("cmd_misc", "list_services"),
+    ("services", "add"): ("cmd_misc", "add_service"),
+    ("hours", "list"): ("cmd_schedule", "list_hours"),
+    ("hours", "set"): ("cmd_schedule", "set_hours"),
+    ("hours", "add"): ("cmd_schedule", "add_hours"),
+    ("hours", "clear"): ("cmd_schedule", "clear_hours"),
+    ("breaks", "list"): ("cmd_schedule", "list_breaks"),
+    ("breaks", "add"): ("cmd_schedule", "add_break"),
+    ("breaks", "remove"): ("cmd_schedule", "remove_break"),
+    ("free", None): ("cmd_misc", "free"),
+    ("audit", None): ("cmd_misc", "audit"),
+    ("audit", "verify"): ("cmd_misc", "audit_verify"),
+    ("accounts", "list"): ("cmd_accounts", "list_accounts"),
+    ("accounts", "add"): ("cmd_accounts", "add_account"),
+    ("accounts", "remove"): ("cmd_accounts", "remove_account"),
+    ("accounts", "password"): ("cmd_accounts", "set_password"),
+    ("accounts", "signin"): ("cmd_accounts", "sign_in_again"),
+    ("accounts", "signout"): ("cmd_accounts", "sign_out"),
+    ("accounts", "set"): ("cmd_accounts", "set_account"),
+    ("calendars", "list"): ("cmd_accounts", "list_calendars"),
+    ("kiosk", None): ("cmd_kiosk", "open_kiosk"),
+    ("kiosk", "set-pin"): ("cmd_kiosk", "set_pin"),
+    ("kiosk", "clear-pin"): ("cmd_kiosk", "clear_pin"),
+    ("sync", None): ("cmd_sync", "sync"),
+    ("outbox", "list"): ("cmd_sync", "list_outbox"),
+    ("conflicts", "list"): ("cmd_sync", "list_conflicts"),
+    ("conflicts", "resolve"): ("cmd_sync", "resolve_conflict"),
+    ("reminders", "send"): ("cmd_reminders", "send"),
+    ("reminders", "log"): ("cmd_reminders", "show_log"),
+    ("reminders", "set-password"): ("cmd_reminders", "set_password"),
+    ("daysheet", None): ("cmd_reminders", "daysheet"),
+    ("requests", "import"): ("cmd_requests", "import_requests"),
+    ("requests", "scan"): ("cmd_requests", "scan_folder"),
+    ("requests", "list"): ("cmd_requests", "list_requests"),
+    ("requests", "slots"): ("cmd_requests", "request_slots"),
+    ("requests", "book"): ("cmd_requests", "book_request"),
+    ("requests", "decline"): ("cmd_requests", "decline_request"),
+    ("recalls", "list"): ("cmd_requests", "list_recalls"),
+    ("recalls", "book"): ("cmd_requests", "book_recall"),
+}
 
-    return {
-        ("events", "list"): cmd_events.list_events,
-        ("events", "add"): cmd_events.add_event,
-        ("events", "update"): cmd_events.update_event,
-        ("events", "delete"): cmd_events.delete_event,
-        ("import", None): cmd_misc.import_ics,
-        ("export", None): cmd_misc.export_ics,
-        ("patients", "list"): cmd_misc.list_patients,
-        ("patients", "add"): cmd_misc.add_patient,
-        ("services", "list"): cmd_misc.list_services,
-        ("services", "add"): cmd_misc.add_service,
-        ("hours", "list"): cmd_schedule.list_hours,
-        ("hours", "set"): cmd_schedule.set_hours,
-        ("hours", "add"): cmd_schedule.add_hours,
-        ("hours", "clear"): cmd_schedule.clear_hours,
-        ("breaks", "list"): cmd_schedule.list_breaks,
-        ("breaks", "add"): cmd_schedule.add_break,
-        ("breaks", "remove"): cmd_schedule.remove_break,
-        ("free", None): cmd_misc.free,
-        ("audit", None): cmd_misc.audit,
-        ("audit", "verify"): cmd_misc.audit_verify,
-        ("accounts", "list"): cmd_accounts.list_accounts,
-        ("accounts", "add"): cmd_accounts.add_account,
-        ("accounts", "remove"): cmd_accounts.remove_account,
-        ("accounts", "password"): cmd_accounts.set_password,
-        ("accounts", "signin"): cmd_accounts.sign_in_again,
-        ("accounts", "signout"): cmd_accounts.sign_out,
-        ("accounts", "set"): cmd_accounts.set_account,
-        ("calendars", "list"): cmd_accounts.list_calendars,
-        ("kiosk", None): cmd_kiosk.open_kiosk,
-        ("kiosk", "set-pin"): cmd_kiosk.set_pin,
-        ("kiosk", "clear-pin"): cmd_kiosk.clear_pin,
-        ("sync", None): cmd_sync.sync,
-        ("outbox", "list"): cmd_sync.list_outbox,
-        ("conflicts", "list"): cmd_sync.list_conflicts,
-        ("conflicts", "resolve"): cmd_sync.resolve_conflict,
-        ("reminders", "send"): cmd_reminders.send,
-        ("reminders", "log"): cmd_reminders.show_log,
-        ("reminders", "set-password"): cmd_reminders.set_password,
-        ("daysheet", None): cmd_reminders.daysheet,
-        ("requests", "import"): cmd_requests.import_requests,
-        ("requests", "scan"): cmd_requests.scan_folder,
-        ("requests", "list"): cmd_requests.list_requests,
-        ("requests", "slots"): cmd_requests.request_slots,
-        ("requests", "book"): cmd_requests.book_request,
-        ("requests", "decline"): cmd_requests.decline_request,
-        ("recalls", "list"): cmd_requests.list_recalls,
-        ("recalls", "book"): cmd_requests.book_recall,
-    }
+
+def _command(command: str, action: str | None) -> Command:
+    module, function = _COMMANDS[(command, action)]
+    found: Command = getattr(importlib.import_module(f"carecal.cli.{module}"), function)
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "gui":
             return _gui(SessionArgs(data_dir=data_dir, demo=bool(getattr(args, "demo", False))))
-        command = _commands()[(args.command, getattr(args, "action", None))]
+        command = _command(args.command, getattr(args, "action", None))
         with open_session(data_dir, actor="cli") as session:
             return command(session, args)
     except UsageError as exc:

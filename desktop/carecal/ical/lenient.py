@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from icalendar.parser import Contentline
-
 from carecal.domain.errors import IcsError
 
 MAX_DEPTH = 16
@@ -121,6 +119,9 @@ def make_line(text: str, physical: str | None = None) -> Line:
         return Line(
             name, simple_params, text[simple.end() :], text if physical is None else physical
         )
+    # icalendar is imported only here: a process that reads clean CalDAV items never needs it.
+    from icalendar.parser import Contentline
+
     name, params, value = Contentline(text).raw_parts()  # type: ignore[no-untyped-call]
     flat: dict[str, str] = {}
     for key, val in params.items():

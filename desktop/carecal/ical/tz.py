@@ -14,9 +14,6 @@ import zoneinfo
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from icalendar import Timezone
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
-
 from carecal.ical.lenient import Block
 from carecal.ical.values import unescape_text
 
@@ -35,6 +32,12 @@ def zone_for_name(name: str) -> zoneinfo.ZoneInfo | None:
     if cleaned.upper() in _UTC_NAMES:
         return zoneinfo.ZoneInfo("UTC")
     candidates = [cleaned.strip("/")]
+    try:  # the usual case first, without importing icalendar (process start-up)
+        return zoneinfo.ZoneInfo(candidates[0])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        pass
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
     if cleaned in WINDOWS_TO_OLSON:
         candidates.append(WINDOWS_TO_OLSON[cleaned])
     parts = cleaned.strip("/").split("/")
@@ -92,6 +95,8 @@ def match_iana(custom: tzinfo, year: int, hint: str = "") -> zoneinfo.ZoneInfo |
         if z.key.rsplit("/", 1)[-1].lower() in lowered:
             return z
     # Zones Windows names map to are the well-known representative of their region.
+    from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
+
     preferred = set(WINDOWS_TO_OLSON.values())
     return min(matches, key=lambda z: (z.key not in preferred, z.key))
 
@@ -155,6 +160,8 @@ class TzResolver:
         block = self._blocks().get(tzid.strip())
         if block is None:
             return None, None
+        from icalendar import Timezone
+
         try:
             component = Timezone.from_ical(block.text())
             if not isinstance(component, Timezone):
@@ -170,6 +177,8 @@ def vtimezone_text(tzid: str, zone: zoneinfo.ZoneInfo, first: date, last: date) 
 
     Any thread; raises ValueError if icalendar cannot describe the zone.
     """
+    from icalendar import Timezone
+
     first = max(first, date(1971, 1, 1))
     last = max(min(last, date(2100, 1, 1)), first + timedelta(days=1))
     component = Timezone.from_tzinfo(zone, tzid=tzid, first_date=first, last_date=last)

@@ -12,8 +12,6 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from icalendar.prop import vDuration
-
 _VALUE_RE = re.compile(
     r"^(\d{4})(\d{2})(\d{2})(?:(T)(?:(\d{2})(\d{2})(\d{2})?(?:[.,]\d+)?)?)?(Z)?$"
 )
@@ -102,6 +100,8 @@ def fold(line: str, limit: int = 75) -> str:
 
 def parse_duration(text: str) -> timedelta:
     """RFC 5545 DURATION -> timedelta. Any thread; raises ValueError when invalid or absurd."""
+    from icalendar.prop import vDuration  # imported when first needed (process start-up)
+
     try:
         result = vDuration.from_ical(text.strip())  # type: ignore[no-untyped-call]
     except (ValueError, OverflowError, TypeError) as exc:

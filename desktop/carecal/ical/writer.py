@@ -14,8 +14,6 @@ import zoneinfo
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from icalendar.parser import dquote
-
 from carecal.domain.models import Event, When
 from carecal.ical import props
 from carecal.ical.lenient import Block, Line, parse_block
@@ -37,6 +35,8 @@ _GROUP_ORDER = ("uid", "time", *[f for f in props.FIELD_PROPERTIES if f != "uid"
 
 
 def _line(name: str, value: str, params: dict[str, str] | None = None) -> Line:
+    from icalendar.parser import dquote  # imported when first needed (process start-up)
+
     param_text = "".join(f";{k}={dquote(v)}" for k, v in (params or {}).items())
     logical = f"{name}{param_text}:{value}"
     return Line(name, dict(params or {}), value, fold(logical))

@@ -34,7 +34,6 @@ from carecal.domain.errors import (
 )
 from carecal.domain.models import Event, ProviderKind
 from carecal.ical.reader import read_item
-from carecal.ical.writer import write_ics
 from carecal.providers import caldav_discovery as disco
 from carecal.providers import caldav_fetch as fetch
 from carecal.providers.base import (
@@ -160,6 +159,8 @@ class CalDAVProvider:
         return read_item(item.raw, source=item.ref.remote_id, calendar_id=calendar_id)
 
     def to_raw(self, events: Sequence[Event]) -> str:
+        from carecal.ical.writer import write_ics  # only when pushing (process start-up)
+
         return write_ics(events).decode("utf-8")
 
     # --- blocking internals (worker thread) --------------------------------------------------

@@ -10,11 +10,14 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from carecal.domain.errors import StoreError
-from carecal.services.events import EventService
 from carecal.store.db import Database
 from carecal.store.repo import Repository
+
+if TYPE_CHECKING:
+    from carecal.services.events import EventService
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +53,25 @@ def resolve_data_dir(flag: Path | None = None) -> Path:
 
 @dataclass(slots=True)
 class Session:
-    """An open database with its repository and the event service on top of it."""
+    """An open database with its repository and the event service on top of it.
+
+    The event service (and the recurrence code it imports) is built on first use: ``carecal
+    sync`` and ``accounts add`` never need it, and a process's start-up is most of a small sync.
+    """
 
     repo: Repository
-    events: EventService
     data_dir: Path
     db: Database
+    actor: str
+    _events: EventService | None = None
+
+    @property
+    def events(self) -> EventService:
+        if self._events is None:
+            from carecal.services.events import EventService
+
+            self._events = EventService(self.repo, actor=self.actor)
+        return self._events
 
     @property
     def log_path(self) -> Path:
@@ -97,7 +113,7 @@ def open_session(data_dir: Path | None, *, actor: str) -> Session:
     except BaseException:
         db.close()
         raise
-    return Session(repo=repo, events=EventService(repo, actor=actor), data_dir=directory, db=db)
+    return Session(repo=repo, data_dir=directory, db=db, actor=actor)
 
 
 def _first_run_settings(repo: Repository) -> None:
