@@ -173,6 +173,9 @@ def build_parser() -> _Parser:
     from carecal.cli.cmd_requests import add_request_commands
 
     add_request_commands(sub, plain, listing)
+    from carecal.cli.parse_docplanner import add_docplanner_commands
+
+    add_docplanner_commands(sub, plain, listing)
     return parser
 
 

@@ -64,6 +64,10 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
         from carecal.cli import cmd_outlook
 
         return cmd_outlook.add_account(session, args)
+    if args.kind == "docplanner":
+        from carecal.cli import cmd_docplanner
+
+        return cmd_docplanner.add_account(session, args)
     return add_caldav(session, args)
 
 
@@ -165,6 +169,13 @@ def list_accounts(session: Session, args: argparse.Namespace) -> int:
                 username=str(account.settings.get("email") or ""),
                 preset="outlook",
                 password_stored=False,
+            )
+        elif account.kind is ProviderKind.DOCPLANNER:
+            record.update(
+                url=str(account.settings.get("domain") or ""),
+                username=str(account.settings.get("client_hint") or ""),
+                preset="docplanner",
+                password_stored=True,
             )
         else:
             settings = svc.CalDAVSettings.of(account)

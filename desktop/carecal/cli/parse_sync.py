@@ -131,6 +131,9 @@ def add_sync_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) ->
     _device_option(ms)
     _calendar_options(ms, "every calendar, also read-only ones (default: the writable ones)")
     _browser_options(ms)
+    from carecal.cli.parse_docplanner import add_docplanner_kind
+
+    add_docplanner_kind(kinds, plain)
 
     signin = ac.add_parser(
         "signin",

@@ -68,6 +68,7 @@ _COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
     ("requests", "decline"): ("cmd_requests", "decline_request"),
     ("recalls", "list"): ("cmd_requests", "list_recalls"),
     ("recalls", "book"): ("cmd_requests", "book_recall"),
+    ("docplanner", "map"): ("cmd_docplanner", "map_addresses"),
 }
 
 

@@ -25,6 +25,7 @@ _MODULES = (
     "0004_sync_sending",
     "0005_reminders",
     "0006_followups_requests",
+    "0007_docplanner",
 )
 
 

@@ -1,0 +1,178 @@
+"""``carecal accounts add docplanner`` and ``carecal docplanner map|publish``.
+
+Main thread; disk I/O and network (each command runs its calls on a private event loop). The
+client secret is read from standard input (``--client-secret-stdin``), else $CARECAL_PASSWORD,
+else a prompt on a terminal; it goes to the keyring only and is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from carecal.cli import EXIT_OK, UsageError
+from carecal.cli.output import write_json, write_line, write_table
+from carecal.domain.models import Account
+from carecal.services import docplanner_client as dpc
+from carecal.services import secrets
+from carecal.services.session import Session
+
+T = TypeVar("T")
+
+
+def _secret(args: argparse.Namespace) -> str:
+    if args.client_secret_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise UsageError("--client-secret-stdin: standard input held no secret")
+        return value
+    env = secrets.password_from_env()
+    if env:
+        return env
+    if sys.stdin.isatty():
+        value = getpass.getpass("Docplanner client secret: ")
+        if value:
+            return value
+    raise UsageError(
+        f"give the client secret with --client-secret-stdin or ${secrets.PASSWORD_ENV}"
+    )
+
+
+def add_account(session: Session, args: argparse.Namespace) -> int:
+    """Check the client credentials, keep them in the keyring, add the account."""
+    account, facilities = dpc.add_account(
+        session.repo,
+        domain=args.domain,
+        client_id=args.client_id,
+        client_secret=_secret(args),
+        name=args.name,
+        actor="cli",
+    )
+    domain = dpc.DocplannerSettings.of(account).domain
+    write_line(f"Added Docplanner account {account.name!r} on {domain}.")
+    write_line(f"The API client may see {len(facilities)} facilities:")
+    for facility in facilities:
+        write_line(f"  {facility.name} ({facility.id})")
+    write_line("Map an address to a calendar with 'carecal docplanner map'.")
+    return EXIT_OK
+
+
+def _with_api(account: Account, work: Callable[..., Awaitable[T]]) -> T:
+    api = dpc.api_for(account)
+
+    async def run() -> T:
+        try:
+            return await work(api)
+        finally:
+            await api.close()
+
+    return asyncio.run(run())
+
+
+def map_addresses(session: Session, args: argparse.Namespace) -> int:
+    """Without ``--address``: the tree with what each address is mapped to. With it: map that
+    address to ``--calendar`` (and its services), or ``--unmap`` it."""
+    from carecal.services import docplanner_mapping as mapping
+    from carecal.store.docplanner import DocplannerStore
+
+    account = dpc.find_account(session.repo, args.account)
+    if args.unmap:
+        if not args.address:
+            raise UsageError("--unmap needs --address")
+        mapping.unmap_address(session.repo, account, args.address)
+        write_line(f"Address {args.address} is no longer mapped; nothing more is published for it.")
+        return EXIT_OK
+    tree = _with_api(account, mapping.list_tree)
+    if args.address:
+        if not args.calendar:
+            raise UsageError("--address needs --calendar NAME")
+        node = mapping.find_node(tree, args.address)
+        calendar = session.repo.find_calendar(args.calendar)
+        _, chosen = mapping.map_address(
+            session.repo,
+            account,
+            node,
+            calendar,
+            choices=dict(args.services),
+            create_services=args.create_services,
+            actor="cli",
+        )
+        kind = "online-only" if node.address.is_online_only else "in person"
+        paid = ", visit payments" if node.address.visit_payment else ""
+        write_line(f"Mapped {node.address.label} ({kind}{paid}) to {calendar.name!r}:")
+        names = {s.id: s.name for s in session.repo.list_services()}
+        for svc in chosen:
+            target = names.get(svc.service_type_id or "", "not mapped")
+            write_line(f"  {svc.name} ({svc.address_service_id}) -> {target}")
+        write_line("Run 'carecal docplanner publish' or 'carecal sync' to publish its slots.")
+        return EXIT_OK
+    store = DocplannerStore(session.repo)
+    mapped = {m.address_id: m for m in store.addresses(account.id)}
+    calendars = {c.id: c.name for c in session.repo.list_calendars()}
+    services = {
+        (s.address_id, s.address_service_id): s.service_type_id for s in store.services(account.id)
+    }
+    types = {s.id: s.name for s in session.repo.list_services()}
+    records = []
+    for node in tree:
+        m = mapped.get(node.address.id)
+        records.append(
+            {
+                "facility": {"id": node.facility.id, "name": node.facility.name},
+                "doctor": {"id": node.doctor.id, "name": node.doctor.full_name},
+                "address": {
+                    "id": node.address.id,
+                    "name": node.address.label,
+                    "online_only": node.address.is_online_only,
+                    "visit_payment": node.address.visit_payment,
+                    "commercial_type": node.address.commercial_type,
+                },
+                "calendar": calendars.get(m.calendar_id or "") if m else None,
+                "services": [
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "duration": s.duration,
+                        "price": s.price,
+                        "service_type": types.get(services.get((node.address.id, s.id)) or ""),
+                    }
+                    for s in node.services
+                ],
+            }
+        )
+    if args.format == "json":
+        write_json(records)
+        return EXIT_OK
+    rows = []
+    for r in records:
+        a = r["address"]
+        assert isinstance(a, dict)
+        flags = ("online only" if a["online_only"] else "in person") + (
+            ", visit payment" if a["visit_payment"] else ""
+        )
+        svc_text = "; ".join(
+            f"{s['id']} {s['name']} {s['duration'] or '?'} min"
+            + (f" -> {s['service_type']}" if s["service_type"] else "")
+            for s in r["services"]  # type: ignore[attr-defined]
+        )
+        rows.append(
+            (
+                r["facility"]["name"],  # type: ignore[index]
+                r["doctor"]["name"],  # type: ignore[index]
+                a["name"],
+                flags,
+                r["calendar"] or "-",
+                svc_text,
+                a["id"],
+            )
+        )
+    write_table(
+        ("FACILITY", "DOCTOR", "ADDRESS", "KIND", "CALENDAR", "SERVICES", "ID"),
+        rows,
+        empty="Docplanner lists no address for this API client.",
+    )
+    return EXIT_OK
