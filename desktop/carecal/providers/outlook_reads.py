@@ -7,10 +7,11 @@ The state Carecal keeps per calendar is ``"outlook:" + JSON``: the calendarView/
 ids in that window (delta reports a deleted occurrence by its id alone, and Graph ids must
 never be parsed).
 
-- Full pull: one delta round to its end (for the delta link), then calendarView over the window
-  and the calendar's events (single events and series masters of any date), both with
-  Carecal's property expanded. Series are their master plus the exceptions in the window; the
-  occurrences the pattern makes there that Graph does not list were deleted (EXDATEs).
+- Full pull: one delta round to its end (the delta link, and every occurrence and exception in
+  the window), then the calendar's events (single events and series masters of any date) with
+  Carecal's property expanded; the exceptions are fetched again with it ($batch). Series are
+  their master plus the exceptions in the window; the occurrences the pattern makes there that
+  Graph does not list were deleted (EXDATEs).
   ``complete`` holds: every single event and series is listed, whatever its date.
 - Incremental pull: the delta pages from the saved link. Changed single events are fetched
   with Carecal's property (one $batch for up to 20); a series touched in any way (an
@@ -167,22 +168,38 @@ class OutlookReads:
         low, high = self.window.bounds(self.clock())
         cal = path("me", "calendars", calendar.remote_id)
         params = {"startDateTime": utc_text(low), "endDateTime": utc_text(high)}
-        _, link = await self.delta_pages(cal + "/calendarView/delta", params)
-        window = {**params, "$expand": EXPAND, "$top": LIST_PAGE}
-        instances = await self.list_all(cal + "/calendarView", window, "the calendar view")
+        entries, link = await self.delta_pages(cal + "/calendarView/delta", params)
         stored = await self.list_all(
             cal + "/events", {"$expand": EXPAND, "$top": LIST_PAGE}, "the event list"
         )
-        by_master: dict[str, list[dict[str, Any]]] = {}
-        for inst in instances:
-            master_id = text(inst.get("seriesMasterId"))
-            if master_id:
-                by_master.setdefault(master_id, []).append(inst)
+        # The round lists every occurrence and exception in the window (without Carecal's
+        # property, which delta cannot expand): exceptions are fetched with it.
+        by_master: dict[str, dict[str, dict[str, Any]]] = {}
+        for entry in entries:
+            master_id = text(entry.get("seriesMasterId"))
+            if master_id and "@removed" not in entry:
+                by_master.setdefault(master_id, {})[entry["id"]] = entry
+        exceptions = [
+            eid
+            for listed in by_master.values()
+            for eid, entry in listed.items()
+            if entry.get("type") == "exception"
+        ]
+        if exceptions:
+            found = await self.fetch_many(exceptions, "the changed occurrences")
+            for listed in by_master.values():
+                for eid in list(listed):
+                    if eid in found:
+                        fetched = found[eid]
+                        if fetched is None:
+                            del listed[eid]
+                        else:
+                            listed[eid] = fetched
         items: list[RemoteItem] = []
         occ: dict[str, list[str]] = {}
         for resource in stored:
             if resource.get("type") == "seriesMaster":
-                listed = by_master.get(resource["id"], [])
+                listed = list(by_master.get(resource["id"], {}).values())
                 items.append(self._series_item(resource, listed, low, high))
                 occ[resource["id"]] = sorted(short(i["id"]) for i in listed)
             elif resource.get("type") in (None, "singleInstance"):
