@@ -199,9 +199,9 @@ class OutlookReads:
         occ: dict[str, list[str]] = {}
         for resource in stored:
             if resource.get("type") == "seriesMaster":
-                listed = list(by_master.get(resource["id"], {}).values())
-                items.append(self._series_item(resource, listed, low, high))
-                occ[resource["id"]] = sorted(short(i["id"]) for i in listed)
+                seen = list(by_master.get(resource["id"], {}).values())
+                items.append(self._series_item(resource, seen, low, high))
+                occ[resource["id"]] = sorted(short(i["id"]) for i in seen)
             elif resource.get("type") in (None, "singleInstance"):
                 items.append(remote_item([resource], []))
         return PullResult(changed=items, state=State(link, low, high, occ).text(), complete=True)
