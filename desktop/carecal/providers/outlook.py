@@ -76,6 +76,7 @@ class OutlookProvider:
     ) -> None:
         self.privacy = Privacy(privacy)
         self.labels = labels or Labels()
+        self._auth = auth
         self._api = OutlookApi(auth, api_base=api_base, transport=transport, sleep=sleep, rng=rng)
         self._reads = OutlookReads(self._api, window or Window(), clock)
         self._writes = OutlookWrites(self._api, self._reads, self.privacy, self.labels, clock)
@@ -91,8 +92,11 @@ class OutlookProvider:
         return self._api.waits
 
     async def close(self) -> None:
-        """Close the HTTP client. Raises nothing."""
+        """Close the HTTP client (and the sign-in's, when it has one). Raises nothing."""
         await self._api.aclose()
+        closer = getattr(self._auth, "close", None)
+        if callable(closer):
+            closer()
 
     # --- the protocol: coroutines on the sync worker's loop -----------------------------------
 
