@@ -15,12 +15,16 @@ from carecal.services import docplanner_client as dpc
 from carecal.services.session import open_session
 from carecal.store.docplanner import DocplannerStore
 from tests.cli.conftest import Run
+from tests.fakes.docplanner_clock import Clock
 from tests.fakes.docplanner_server import DocplannerEmulator
 
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[DocplannerEmulator]:
-    with DocplannerEmulator() as server:
+    with DocplannerEmulator(clock=Clock(real=True)) as server:
+        # A first publish sends 12 weeks of days; at 40 writes a minute (real time here)
+        # that would take minutes. The limiter's own tests use a moved clock instead.
+        server.limits.configure(writes=1000)
         monkeypatch.setenv(dpc.HOST_ENV, server.host_template)
         yield server
 
@@ -108,3 +112,69 @@ def test_map_lists_the_tree_and_maps_in_person_and_online_addresses_apart(
     assert table.code == 0 and "online only, visit payment" in table.out
     unknown = run("docplanner", "map", "--address", "424242", "--calendar", "My practice")
     assert unknown.code == 1 and "no address 424242" in unknown.err
+
+
+def test_publish_dry_run_prints_the_diff_then_sync_covers_docplanner(
+    run: Run, emu: DocplannerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert add(run, emu, monkeypatch, emu.client_secret).code == 0  # type: ignore[attr-defined]
+    for address in (emu.ids.office, emu.ids.online):
+        mapped = run(
+            "docplanner",
+            "map",
+            "--address",
+            address,
+            "--calendar",
+            "My practice",
+            "--create-services",
+        )
+        assert mapped.code == 0, mapped.err
+    assert run("hours", "set", "--weekday", "all", "--from", "09:00", "--to", "17:00").code == 0
+    dry = run("docplanner", "publish", "--days", "3", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "09:00-17:00" in dry.out and "(was: not published)" in dry.out
+    assert "dry run: nothing was sent" in dry.out
+    assert not [m for m, p, _ in emu.log if m == "PUT"]
+    sent = run("docplanner", "publish", "--days", "3", "--format", "json").json()
+    assert isinstance(sent, dict) and sent["sent"] >= 6 and sent["errors"] == []
+    assert "up to date" in run("docplanner", "publish", "--days", "3").out
+    import datetime as dt
+
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).astimezone(emu.state.zone)
+    start = emu.free_starts_on(emu.ids.office, tomorrow.date().isoformat())[0]
+    assert emu.patient_books(emu.ids.office, start) is not None
+    synced = run("sync", "--format", "json")
+    assert synced.code == 0, synced.err
+    records = synced.json()
+    assert isinstance(records, list)
+    (record,) = records
+    assert record["ok"] and record["applied"] >= 1 and record["reconciled"]
+    listed = run("events", "list", "--from", tomorrow.date().isoformat(), "--format", "json")
+    assert "Docplanner" not in listed.err
+    assert any(
+        e["start"].startswith(start.astimezone(emu.state.zone).isoformat()[:16])
+        for e in listed.json()
+    )  # type: ignore[union-attr]
+
+
+def test_the_desktop_sync_cycle_covers_docplanner(
+    run: Run, emu: DocplannerEmulator, monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    import asyncio
+
+    from carecal.services.syncing import run_cycle
+    from carecal.sync.engine import CancelToken
+
+    assert add(run, emu, monkeypatch, emu.client_secret).code == 0  # type: ignore[attr-defined]
+    mapped = run("docplanner", "map", "--address", emu.ids.office, "--calendar", "My practice")
+    assert mapped.code == 0, mapped.err
+
+    def no_provider(account: object) -> object:
+        raise AssertionError("Docplanner is not a calendar server")
+
+    with open_session(data_dir, actor="test") as session:
+        result = asyncio.run(
+            run_cycle(session.db, no_provider, CancelToken(), False, None)  # type: ignore[arg-type]
+        )
+    assert result.ok, result.errors
+    assert [p for m, p, _ in emu.log if "/notifications/multiple" in p]

@@ -12,14 +12,17 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from carecal.cli import EXIT_OK, UsageError
+from carecal.cli import EXIT_ERROR, EXIT_OK, UsageError
 from carecal.cli.output import write_json, write_line, write_table
 from carecal.domain.models import Account
 from carecal.services import docplanner_client as dpc
 from carecal.services import secrets
 from carecal.services.session import Session
+
+if TYPE_CHECKING:
+    from carecal.services.docplanner_publish import PublishOutcome
 
 T = TypeVar("T")
 
@@ -176,3 +179,59 @@ def map_addresses(session: Session, args: argparse.Namespace) -> int:
         empty="Docplanner lists no address for this API client.",
     )
     return EXIT_OK
+
+
+def publish(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner publish [--days N] [--dry-run]``: the changed days' slots (the diff), sent
+    one day per request unless ``--dry-run``."""
+    from carecal.services.docplanner_publish import Publisher, as_json, diff_lines
+
+    account = dpc.find_account(session.repo, args.account)
+
+    async def work(api: Any) -> PublishOutcome:
+        return await Publisher(session.repo, account, api).publish(args.days, dry_run=args.dry_run)
+
+    outcome = _with_api(account, work)
+    if args.format == "json":
+        write_json(
+            {
+                "dry_run": args.dry_run,
+                "days": as_json(outcome.plans),
+                "sent": outcome.sent,
+                "cleared": outcome.cleared,
+                "errors": outcome.errors,
+            }
+        )
+    else:
+        lines = diff_lines(outcome.plans)
+        for line in lines:
+            write_line(line)
+        if not lines:
+            write_line("Every published day is up to date.")
+        elif args.dry_run:
+            write_line(f"{len(lines)} days would be sent (dry run: nothing was sent).")
+        else:
+            write_line(f"Sent {outcome.sent} days, cleared {outcome.cleared}.")
+    for error in outcome.errors:
+        sys.stderr.write(f"carecal: error: {error}\n")
+    return EXIT_ERROR if outcome.errors else EXIT_OK
+
+
+def sync_account(session: Session, account: Account, *, quiet: bool) -> dict[str, object]:
+    """``carecal sync`` for one Docplanner account: one summary line (unless ``quiet``), errors
+    on stderr; the record for ``--format json``."""
+    report = asyncio.run(dpc.sync_account_now(session.repo, account))
+    if not quiet:
+        write_line(report.summary())
+    for error in report.errors:
+        sys.stderr.write("carecal: error: " + " ".join(f"{account.name}: {error}".split()) + "\n")
+    return {
+        "account": account.name,
+        "ok": report.ok,
+        "pulled": report.pulled,
+        "applied": report.applied,
+        "reconciled": report.reconciled,
+        "published_days": report.published_days,
+        "cleared_days": report.deleted_days,
+        "errors": list(report.errors),
+    }

@@ -66,6 +66,13 @@ def sync(session: Session, args: argparse.Namespace) -> int:
     failed = False
     records: list[dict[str, object]] = []
     for account in accounts:
+        if account.kind is ProviderKind.DOCPLANNER:
+            from carecal.cli.cmd_docplanner import sync_account as sync_docplanner
+
+            record = sync_docplanner(session, account, quiet=args.format == "json")
+            failed = failed or not record["ok"]
+            records.append(record)
+            continue
         try:
             # OAuth tokens (Google) or MSAL's cache (Outlook), no password
             google = account.kind in (ProviderKind.GOOGLE, ProviderKind.OUTLOOK)

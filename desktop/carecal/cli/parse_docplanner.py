@@ -73,3 +73,9 @@ def add_docplanner_commands(sub: Any, plain: argparse.ArgumentParser, listing: A
         help="add a service type for each address service no service type matches",
     )
     mp.add_argument("--unmap", action="store_true", help="stop mapping --address")
+    pb = da.add_parser(
+        "publish", parents=[listing], help="publish free slots to Docplanner (changed days only)"
+    )
+    pb.add_argument("--account", metavar="NAME", help="the Docplanner account (if several)")
+    pb.add_argument("--days", type=_days, default=84, metavar="N", help="days ahead (max 84)")
+    pb.add_argument("--dry-run", action="store_true", help="print the slot diff, send nothing")

@@ -69,6 +69,7 @@ _COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
     ("recalls", "list"): ("cmd_requests", "list_recalls"),
     ("recalls", "book"): ("cmd_requests", "book_recall"),
     ("docplanner", "map"): ("cmd_docplanner", "map_addresses"),
+    ("docplanner", "publish"): ("cmd_docplanner", "publish"),
 }
 
 

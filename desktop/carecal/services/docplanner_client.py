@@ -31,6 +31,7 @@ from carecal.store.repo import Repository
 if TYPE_CHECKING:
     from carecal.net.jsonapi import Transport
     from carecal.providers.docplanner_api import Credentials, DocplannerApi, Sleep
+    from carecal.services.docplanner_sync import DocplannerReport
 
 HOST_ENV = "CARECAL_DOCPLANNER_HOST"
 DEFAULT_HOST = "https://www.{domain}"
@@ -286,3 +287,19 @@ def find_account(repo: Repository, name: str | None) -> Account:
         names = ", ".join(repr(a.name) for a in found)
         raise ValidationError(f"several Docplanner accounts ({names}): name one with --account")
     return found[0]
+
+
+async def sync_account_now(repo: Repository, account: Account) -> DocplannerReport:
+    """One Docplanner cycle for ``account`` (services.docplanner_sync) with its keyring
+    credentials, on the caller's loop; the connection is closed after. Raises nothing that
+    is a CarecalError: failures are in the report's ``errors``."""
+    from carecal.services.docplanner_sync import DocplannerReport, sync_docplanner
+
+    try:
+        api = api_for(account)
+    except CarecalError as exc:
+        return DocplannerReport(account.name, errors=[str(exc)])
+    try:
+        return await sync_docplanner(repo, account, api)
+    finally:
+        await api.close()

@@ -168,6 +168,7 @@ def map_address(
         store.replace_services(account.id, node.address.id, mapped)
         store.save_address(mapping, when)
         store.forget_published(account.id, node.address.id)
+        store.set_state(account.id, needs_reconcile=True)  # its bookings so far: listed next
     return mapping, mapped
 
 

@@ -76,6 +76,7 @@ class DocplannerReport:
     deleted_days: int = 0
     changed_events: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
+    offline: bool = False  # a call failed with a transient error (network, 5xx, 429)
 
     @property
     def ok(self) -> bool:
@@ -331,6 +332,9 @@ async def sync_docplanner(
             report.published_days += outcome.sent
             report.deleted_days += outcome.cleared
             report.errors += outcome.errors
+    except TransientError as exc:
+        report.offline = True
+        report.errors.append(str(exc))
     except CarecalError as exc:
         report.errors.append(str(exc))
     return report

@@ -214,6 +214,16 @@ async def run_cycle(
     return result
 
 
+async def _sync_docplanner(repo: Repository, account: Account, result: CycleResult) -> None:
+    """Bookings in and slots out for a Docplanner account (services.docplanner_sync)."""
+    from carecal.services.docplanner_client import sync_account_now
+
+    report = await sync_account_now(repo, account)
+    result.errors += [f"{account.name}: {e}" for e in report.errors]
+    result.offline = result.offline or report.offline
+    result.changed = result.changed or bool(report.changed_events)
+
+
 async def _sync_one(
     repo: Repository,
     account: Account,
@@ -223,6 +233,9 @@ async def _sync_one(
     progress: Progress | None,
     result: CycleResult,
 ) -> None:
+    if account.kind is ProviderKind.DOCPLANNER:  # a marketplace, not a calendar server
+        await _sync_docplanner(repo, account, result)
+        return
     try:
         provider = providers(account)
     except CarecalError as exc:
