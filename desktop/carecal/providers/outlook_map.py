@@ -3,7 +3,7 @@ Outlook event, and the masks of the privacy levels (the same levels and labels a
 providers/google_map.Privacy and Labels). Events -> the fields Carecal writes:
 providers/outlook_body.py.
 
-The representation (OUTLOOK.md): an item is a series master (or a single event) plus the
+The representation: an item is a series master (or a single event) plus the
 series' exceptions, as Graph returned them, and the original starts of the occurrences Graph no
 longer has (deleted in Outlook, or by Carecal: Graph has no EXDATE) among those Carecal looked
 at (the sync window). ``RemoteItem.raw`` = ``{"events": [master, exception...], "removed":

@@ -1,5 +1,5 @@
 """Writing to an Outlook calendar through Graph: create, update and delete one item
-(providers/outlook.py has the representation, OUTLOOK.md the rules).
+(providers/outlook.py and outlook_map.py have the representation).
 
 - create: POST with ``transactionId`` derived from the master's local id, so a retried create
   returns the event the first one made instead of a second copy. An answer that is not what
