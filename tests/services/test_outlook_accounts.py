@@ -191,3 +191,20 @@ def test_signing_in_again_as_someone_else_is_refused(emu: GraphEmulator, session
     other = replace(signin, email="someone.else@example.com")
     with pytest.raises(outlook.WrongMicrosoftAccount):
         outlook.finish_sign_in_again(session.repo, account, other, actor="user")
+
+
+def test_the_sync_window_comes_from_the_account_settings() -> None:
+    from carecal.domain.models import Account
+
+    plain = Account("a1", ProviderKind.OUTLOOK, "o", {"client_id": "c"})
+    assert outlook_client.window_of(plain) == (90.0, 548.0)
+    narrow = Account(
+        "a2", ProviderKind.OUTLOOK, "o",
+        {"client_id": "c", "window_back_days": 30, "window_ahead_days": 365},
+    )  # fmt: skip
+    provider = outlook_client.make_provider(narrow)
+    assert (provider._reads.window.back, provider._reads.window.ahead) == (30.0, 365.0)
+    odd = Account("a3", ProviderKind.OUTLOOK, "o", {"window_back_days": -1,
+                                                    "window_ahead_days": "lots"})  # fmt: skip
+    assert outlook_client.window_of(odd) == (90.0, 548.0)
+    asyncio.run(provider.close())

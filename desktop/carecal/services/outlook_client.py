@@ -292,24 +292,42 @@ class MsalTokens:
             self._http.close()
 
 
+def window_of(account: Account) -> tuple[float, float]:
+    """(days back, days ahead) of the account's sync window: its settings ``window_back_days``
+    and ``window_ahead_days`` when they are positive numbers, else 90 and 548 (18 months).
+    Any thread."""
+
+    def days(key: str, default: float) -> float:
+        value = account.settings.get(key)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+        return float(value) if ok else default  # type: ignore[arg-type]
+
+    return days("window_back_days", 90.0), days("window_ahead_days", 548.0)
+
+
 def build_provider(
-    auth: MsalTokens, settings: OutlookSettings, privacy: str, labels: Labels | None
+    auth: MsalTokens,
+    settings: OutlookSettings,
+    privacy: str,
+    labels: Labels | None,
+    window: tuple[float, float] | None = None,
 ) -> OutlookProvider:
     from carecal.providers.google_map import Privacy
-    from carecal.providers.outlook import OutlookProvider
+    from carecal.providers.outlook import OutlookProvider, Window
 
+    span = Window(back=window[0], ahead=window[1]) if window else None
     return OutlookProvider(
-        auth, api_base=settings.api_base, privacy=Privacy(privacy), labels=labels
+        auth, api_base=settings.api_base, privacy=Privacy(privacy), labels=labels, window=span
     )
 
 
 def make_provider(account: Account, labels: Labels | None = None) -> OutlookProvider:
     """The Outlook provider of ``account`` (no network yet): MSAL's cache from the keyring, the
-    account's privacy and ``labels``. Without a sign-in its first call raises AuthExpired (the
+    account's privacy, sync window (``window_of``) and ``labels``. Without a sign-in its first call raises AuthExpired (the
     engine then marks the account "needs sign-in"). Sync worker thread. Raises
     ValidationError for an account without a client id."""
     settings = OutlookSettings.of(account)
     if not settings.client_id:
         raise ValidationError(f"{account.name!r} has no Microsoft client id; add it again")
     tokens = MsalTokens(settings, CacheStore(account.id))
-    return build_provider(tokens, settings, privacy_of(account), labels)
+    return build_provider(tokens, settings, privacy_of(account), labels, window_of(account))
