@@ -539,3 +539,50 @@ def test_another_install_of_carecal_is_read_through_the_property(
         "u-1@carecal", "deskid000001", "p9", AppointmentStatus("arrived"),
     )  # fmt: skip
     assert item.ref.remote_id == made["id"]
+
+
+def test_a_series_older_than_the_window_keeps_its_history(emu: GraphEmulator) -> None:
+    # Weekly since January; the window starts in late April. The February exception and the
+    # deleted March occurrence stay part of the item on every read.
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    provider = outlook_provider(emu, window=Window(back=30, ahead=60), clock=lambda: now)
+    cal = RemoteCalendar(emu.default_calendar_id, "Calendar")
+    made = emu.remote_create(
+        {
+            "subject": "Weekly",
+            "start": {"dateTime": "2026-01-05T09:00:00", "timeZone": BERLIN},
+            "end": {"dateTime": "2026-01-05T10:00:00", "timeZone": BERLIN},
+            "recurrence": {
+                "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
+                "range": {"type": "numbered", "startDate": "2026-01-05", "numberOfOccurrences": 30},
+            },
+        },
+        immutable=True,
+    )
+    occ = {o["originalStart"][:10]: o["id"] for o in instances(emu, made["id"])}
+    emu.remote_patch(occ["2026-02-02"], {"subject": "Weekly (moved room)"})
+    emu.remote_delete(occ["2026-03-02"])
+    berlin = ZoneInfo("Europe/Berlin")
+    expected_exdate = (datetime(2026, 3, 2, 9, 0, tzinfo=berlin),)
+
+    def check(item: RemoteItem) -> None:
+        master, *overrides = provider.to_events(item, "cal-1")
+        assert master.exdates == expected_exdate
+        assert [(o.title, o.recurrence_id) for o in overrides] == [
+            ("Weekly (moved room)", datetime(2026, 2, 2, 9, 0, tzinfo=berlin))
+        ]
+
+    first = run(provider.pull(cal, None))
+    check(only(first.changed))
+    emu.remote_patch(occ["2026-06-08"], {"location": {"displayName": "Room 4"}})
+    res = run(provider.pull(cal, first.state))
+    item = only(res.changed)
+    master, *overrides = provider.to_events(item, "cal-1")
+    assert [o.location for o in overrides] == ["", "Room 4"]
+    assert master.exdates == expected_exdate
+    got = run(provider.get(cal, made["id"]))
+    assert got.ref == item.ref
+    master, *overrides = provider.to_events(got, "cal-1")
+    assert [o.title for o in overrides] == ["Weekly (moved room)", "Weekly"]
+    assert master.exdates == expected_exdate
+    run(provider.close())

@@ -190,6 +190,19 @@ def original_start(resource: Mapping[str, Any]) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def start_of(resource: Mapping[str, Any]) -> datetime | None:
+    """When an event (a series' first occurrence, for a master) starts, in UTC; None when
+    unreadable."""
+    edt = resource.get("start")
+    if not isinstance(edt, dict):
+        return None
+    try:
+        local = parse_local(edt.get("dateTime"), "start")
+    except MalformedEvent:
+        return None
+    return local.replace(tzinfo=zone_info(edt.get("timeZone"))).astimezone(UTC)
+
+
 def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

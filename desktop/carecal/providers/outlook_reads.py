@@ -11,7 +11,9 @@ never be parsed).
   the window), then the calendar's events (single events and series masters of any date) with
   Carecal's property expanded; the exceptions are fetched again with it ($batch). Series are
   their master plus the exceptions in the window; the occurrences the pattern makes there that
-  Graph does not list were deleted (EXDATEs).
+  Graph does not list were deleted (EXDATEs). A series that began before the window is read
+  from its own start (``reach``; one $batch for 20 such series), so its earlier exceptions and
+  deleted occurrences are never taken for removed as the window slides past them.
   ``complete`` holds: every single event and series is listed, whatever its date.
 - Incremental pull: the delta pages from the saved link. Changed single events are fetched
   with Carecal's property (one $batch for up to 20); a series touched in any way (an
@@ -31,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from carecal.domain.errors import (
     NotFound,
@@ -47,6 +49,7 @@ from carecal.providers.outlook_map import (
     item_text,
     item_uid,
     removed_originals,
+    start_of,
     utc_text,
     version_text,
 )
@@ -113,6 +116,16 @@ def text(value: Any) -> str:
 
 def event_path(event_id: str) -> str:
     return path("me", "events", event_id)
+
+
+def reach(master: dict[str, Any], low: datetime) -> datetime:
+    """Where a series' instances are read from: the window's start, or the series' own start
+    when that is earlier (its exceptions and deleted occurrences before the window stay part of
+    the item, so the history a practice keeps is never taken for removed)."""
+    first = start_of(master)
+    if first is None or first >= low:
+        return low
+    return first - timedelta(days=1)
 
 
 def remote_item(resources: list[dict[str, Any]], removed: list[str]) -> RemoteItem:
@@ -195,6 +208,9 @@ class OutlookReads:
                             del listed[eid]
                         else:
                             listed[eid] = fetched
+        older = [r for r in stored if r.get("type") == "seriesMaster" and reach(r, low) < low]
+        for master_id, found_before in (await self.history(older, low)).items():
+            by_master.setdefault(master_id, {}).update({i["id"]: i for i in found_before})
         items: list[RemoteItem] = []
         occ: dict[str, list[str]] = {}
         for resource in stored:
@@ -214,7 +230,7 @@ class OutlookReads:
         high: datetime,
     ) -> RemoteItem:
         exceptions = [i for i in listed if i.get("type") == "exception"]
-        removed = removed_originals(master, listed, low, high)
+        removed = removed_originals(master, listed, reach(master, low), high)
         return remote_item([master, *exceptions], removed)
 
     async def _pull_changes(self, calendar: RemoteCalendar, saved: State) -> PullResult:
@@ -277,7 +293,7 @@ class OutlookReads:
                 deleted.append(master_id)
                 occ.pop(master_id, None)
                 continue
-            listed = await self.instances(master_id, saved.low, saved.high)
+            listed = await self.instances(master, saved.low, saved.high)
             changed[master_id] = self._series_item(master, listed, saved.low, saved.high)
             occ[master_id] = sorted(short(i["id"]) for i in listed)
         gone = [d for d in dict.fromkeys(deleted) if d not in changed]
@@ -335,7 +351,7 @@ class OutlookReads:
             return None
         if master.get("type") != "seriesMaster":
             return remote_item([master], [])
-        listed = await self.instances(master["id"], low, high)
+        listed = await self.instances(master, low, high)
         return self._series_item(master, listed, low, high)
 
     async def parts(
@@ -356,7 +372,7 @@ class OutlookReads:
             return None
         if master.get("type") != "seriesMaster":
             return master, []
-        return master, await self.instances(master["id"], low, high)
+        return master, await self.instances(master, low, high)
 
     def item_of(
         self, master: dict[str, Any], listed: list[dict[str, Any]], low: datetime, high: datetime
@@ -367,6 +383,13 @@ class OutlookReads:
         return self._series_item(master, listed, low, high)
 
     async def instances(
+        self, master: dict[str, Any], low: datetime, high: datetime
+    ) -> list[dict[str, Any]]:
+        """A series' occurrences and exceptions from ``reach(master, low)`` to ``high``, with
+        Carecal's property."""
+        return await self.instances_between(master["id"], reach(master, low), high)
+
+    async def instances_between(
         self, master_id: str, low: datetime, high: datetime
     ) -> list[dict[str, Any]]:
         """A series' occurrences and exceptions in [low, high), with Carecal's property."""
@@ -375,6 +398,36 @@ class OutlookReads:
         return await self.list_all(
             event_path(master_id) + "/instances", params, "the occurrences of a series"
         )
+
+    async def history(
+        self, masters: list[dict[str, Any]], low: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The instances of series that began before the window, from their start to ``low``
+        ($batch of first pages, then each page's nextLink)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        what = "the earlier occurrences of the series"
+        urls = []
+        for master in masters:
+            query = {"startDateTime": utc_text(reach(master, low)), "endDateTime": utc_text(low),
+                     "$expand": EXPAND, "$top": LIST_PAGE}  # fmt: skip
+            urls.append(
+                event_path(master["id"]) + "/instances?" + urlencode(query, quote_via=quote)
+            )
+        if len(urls) == 1:
+            out[masters[0]["id"]] = await self.list_all(urls[0], {}, what)
+            return out
+        members = await self.api.batch_get(urls, what) if urls else []
+        for master, member in zip(masters, members, strict=True):
+            try:
+                page = member_json(member, what)
+            except NotFound:
+                continue
+            found = [e for e in page.get("value") or [] if isinstance(e, dict) and "id" in e]
+            following = text(page.get("@odata.nextLink"))
+            if following:
+                found += await self.list_all(self.api.relative(following), {}, what)
+            out[master["id"]] = found
+        return out
 
     async def fetch_many(self, ids: list[str], what: str) -> dict[str, dict[str, Any] | None]:
         """Each event with Carecal's property (None for one that is gone): one request for a

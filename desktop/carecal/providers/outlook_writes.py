@@ -227,7 +227,7 @@ class OutlookWrites:
         if fields:
             # Graph gives every exception a new version with the master's (and drops them
             # all when the series' times or pattern change): list them afresh.
-            listed = await self.reads.instances(master_id, low, high)
+            listed = await self.reads.instances(current, low, high)
         if reshaped:
             removed = []
         zone, _ = event_zone(current)
@@ -297,7 +297,7 @@ class OutlookWrites:
             return False
         if listed is None:
             moments = [_as_utc(k) for k in [*keys, *exdates]]
-            listed = await self.reads.instances(
+            listed = await self.reads.instances_between(
                 master_id, min(moments) - timedelta(hours=1), max(moments) + timedelta(days=1)
             )
         by_original: dict[str, dict[str, Any]] = {}
