@@ -324,8 +324,8 @@ def build_provider(
 def make_provider(account: Account, labels: Labels | None = None) -> OutlookProvider:
     """The Outlook provider of ``account`` (no network yet): MSAL's cache from the keyring, the
     account's privacy, sync window (``window_of``) and ``labels``. Without a sign-in its first
-    call raises AuthExpired (the engine then marks the account "needs sign-in"). Sync worker thread. Raises
-    ValidationError for an account without a client id."""
+    call raises AuthExpired (the engine then marks the account "needs sign-in"). Sync worker
+    thread. Raises ValidationError for an account without a client id."""
     settings = OutlookSettings.of(account)
     if not settings.client_id:
         raise ValidationError(f"{account.name!r} has no Microsoft client id; add it again")
