@@ -50,9 +50,10 @@ MASS_DELETE_MAX = 50
 MASS_DELETE_FRACTION = 0.5
 MASS_DELETE_MIN = 5  # the "half of a calendar" rule starts at this many events
 # Items stored per transaction. Each commit costs an fsync (about 13 ms on the bench machine:
-# 1.4 s of a 20,000-event first sync at 200 per batch); 2,000 keep a batch near 0.2 s of work,
-# so cancelling still answers quickly and a crash loses at most one batch.
-PULL_BATCH = 2000
+# 1.4 s of a 20,000-event first sync at 200 per batch). At 2,000 the window's thread was held
+# off for up to 0.2 s (0.3 s on a loaded machine: tests/ui/test_sync_runner.py) during a
+# 20,000-event pull; 1,000 keeps that near 0.1 s for 0.14 s more at 20,000 events.
+PULL_BATCH = 1000
 
 
 class CancelToken:
