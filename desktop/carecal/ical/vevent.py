@@ -130,38 +130,12 @@ class _Times:
         return value
 
 
-class _Props:
-    """A VEVENT's own lines by name, indexed once: a conversion asks for about 17 names, and
-    ``Block.first`` scans the whole component each time. Same answers as the Block's."""
-
-    __slots__ = ("_by_name", "block")
-
-    def __init__(self, block: Block) -> None:
-        self.block = block
-        by_name: dict[str, list[Line]] = {}
-        for item in block.items:
-            if isinstance(item, Line):
-                found = by_name.get(item.name)
-                if found is None:
-                    by_name[item.name] = [item]
-                else:
-                    found.append(item)
-        self._by_name = by_name
-
-    def first(self, name: str) -> Line | None:
-        found = self._by_name.get(name)
-        return found[0] if found else None
-
-    def all(self, name: str) -> list[Line]:
-        return list(self._by_name.get(name, ()))
-
-
-def _text(block: _Props, name: str) -> str:
+def _text(block: Block, name: str) -> str:
     line = block.first(name)
     return unescape_text(line.value) if line is not None else ""
 
 
-def _end(block: _Props, times: _Times, start: When, floating: bool, notes: list[str]) -> When:
+def _end(block: Block, times: _Times, start: When, floating: bool, notes: list[str]) -> When:
     dtend = block.first("DTEND")
     if dtend is not None:
         try:
@@ -195,7 +169,7 @@ def _default_end(start: When) -> When:
     return start if isinstance(start, datetime) else start + timedelta(days=1)
 
 
-def _rrule(block: _Props, start: When, floating: bool, notes: list[str]) -> str | None:
+def _rrule(block: Block, start: When, floating: bool, notes: list[str]) -> str | None:
     lines = block.all("RRULE")
     if not lines:
         return None
@@ -256,7 +230,7 @@ def _repair_until(value: str, start: When, floating: bool, notes: list[str]) -> 
     return fixed
 
 
-def _status(block: _Props) -> AppointmentStatus:
+def _status(block: Block) -> AppointmentStatus:
     ical = _text(block, "STATUS").strip().upper()
     own = _text(block, props.X_STATUS).strip().lower()
     try:
@@ -285,7 +259,7 @@ def _reminder(block: Block) -> int | None:
     return None
 
 
-def _own_fields(block: _Props, notes: list[str]) -> dict[str, object]:
+def _own_fields(block: Block, notes: list[str]) -> dict[str, object]:
     fields: dict[str, object] = {}
     if patient := _text(block, props.X_PATIENT).strip():
         fields["patient_id"] = patient
@@ -336,8 +310,7 @@ def vevent_to_event(block: Block, resolver: TzResolver, calendar_id: str) -> Con
             block.items.remove(uid_line)
         block.items.insert(0, Line("UID", {}, uid, f"UID:{uid}"))
         notes.append("had no UID; gave it one derived from its content")
-    props_ = _Props(block)
-    dtstart = props_.first("DTSTART")
+    dtstart = block.first("DTSTART")
     if dtstart is None:
         raise SkipEvent("it has no DTSTART")
     times = _Times(resolver, notes)
@@ -346,15 +319,15 @@ def vevent_to_event(block: Block, resolver: TzResolver, calendar_id: str) -> Con
     except (ValueError, OverflowError) as exc:
         raise SkipEvent(f"DTSTART is unreadable ({exc})") from exc
     all_day = not isinstance(start, datetime)
-    end = _end(props_, times, start, floating, notes)
+    end = _end(block, times, start, floating, notes)
     recurrence_id: When | None = None
-    if (rid := props_.first("RECURRENCE-ID")) is not None:
+    if (rid := block.first("RECURRENCE-ID")) is not None:
         try:
             recurrence_id, _rid_floating = times.one(rid)
         except (ValueError, OverflowError) as exc:
             raise SkipEvent(f"RECURRENCE-ID is unreadable ({exc})") from exc
     sequence = 0
-    if (seq := props_.first("SEQUENCE")) is not None:
+    if (seq := block.first("SEQUENCE")) is not None:
         try:
             sequence = int(seq.value.strip())
         except ValueError:
@@ -366,24 +339,24 @@ def vevent_to_event(block: Block, resolver: TzResolver, calendar_id: str) -> Con
         id=new_id(),
         calendar_id=calendar_id,
         uid=uid,
-        title=_text(props_, "SUMMARY"),
+        title=_text(block, "SUMMARY"),
         start=start,
         end=end,
         all_day=all_day,
         floating=floating,
         tzid=tzid,
-        description=_text(props_, "DESCRIPTION"),
-        location=_text(props_, "LOCATION"),
-        status=_status(props_),
-        busy=_text(props_, "TRANSP").strip().upper() != "TRANSPARENT",
-        rrule=_rrule(props_, start, floating, notes),
-        rdates=times.many(props_.all("RDATE"), start, floating),
-        exdates=times.many(props_.all("EXDATE"), start, floating),
+        description=_text(block, "DESCRIPTION"),
+        location=_text(block, "LOCATION"),
+        status=_status(block),
+        busy=_text(block, "TRANSP").strip().upper() != "TRANSPARENT",
+        rrule=_rrule(block, start, floating, notes),
+        rdates=times.many(block.all("RDATE"), start, floating),
+        exdates=times.many(block.all("EXDATE"), start, floating),
         recurrence_id=recurrence_id,
         reminder_minutes=_reminder(block),
         sequence=sequence,
         raw=block.text(),
-        **_own_fields(props_, notes),  # type: ignore[arg-type]
+        **_own_fields(block, notes),  # type: ignore[arg-type]
     )
     return Converted(event, notes)
 
