@@ -65,10 +65,16 @@ def test_browser_sign_in_adds_the_account_with_its_cache_only_in_the_keyring(
     assert account.settings["privacy"] == "busy" and "cache" not in str(account.settings)
     [cal] = [c for c in session.repo.list_calendars() if c.account_id == account.id]
     assert cal.remote_id == emu.default_calendar_id
-    secret = keyring_entries()[account.id]
-    assert secret.startswith("msal:") and "RefreshToken" in secret
+    entries = keyring_entries()
+    assert entries[account.id].startswith("msal:")
+    # MSAL's cache is kept in parts no larger than one Windows credential takes (2,560 bytes of
+    # UTF-16), the account's own entry first.
+    parts = [k for k in entries if k == account.id or k.startswith(account.id + "#")]
+    assert len(parts) >= 2 and all(len(entries[k]) <= 1010 for k in parts)
+    cache = outlook_client.CacheStore(account.id).load()
+    assert cache is not None and "RefreshToken" in cache
     # The refresh token is nowhere on disk.
-    refresh = next(iter(__import__("json").loads(secret[5:])["RefreshToken"].values()))["secret"]
+    refresh = next(iter(__import__("json").loads(cache)["RefreshToken"].values()))["secret"]
     for path in data_dir.rglob("*"):
         if path.is_file():
             assert refresh.encode() not in path.read_bytes(), path
@@ -208,3 +214,23 @@ def test_the_sync_window_comes_from_the_account_settings() -> None:
                                                     "window_ahead_days": "lots"})  # fmt: skip
     assert outlook_client.window_of(odd) == (90.0, 548.0)
     asyncio.run(provider.close())
+
+
+def test_the_msal_cache_is_kept_in_parts_and_a_missing_part_reads_as_signed_out() -> None:
+    store = outlook_client.CacheStore("acct-parts")
+    text = "{" + "x" * 3500 + "}"
+    store.save(text)
+    assert outlook_client.CacheStore("acct-parts").load() == text
+    assert {k for k in keyring_entries() if k.startswith("acct-parts")} == {
+        "acct-parts", "acct-parts#1", "acct-parts#2", "acct-parts#3",
+    }  # fmt: skip
+    store.save("{}")  # a smaller cache leaves no stale parts behind
+    assert outlook_client.CacheStore("acct-parts").load() == "{}"
+    assert {k for k in keyring_entries() if k.startswith("acct-parts")} == {"acct-parts"}
+    store.save(text)
+    from carecal.services import secrets
+
+    secrets.delete_password("acct-parts#2")
+    assert outlook_client.CacheStore("acct-parts").load() is None
+    store.delete()
+    assert not {k for k in keyring_entries() if k.startswith("acct-parts")}

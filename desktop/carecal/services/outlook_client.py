@@ -65,6 +65,7 @@ AUTHORITY_ENV = "CARECAL_MS_AUTHORITY"
 API_BASE_ENV = "CARECAL_MS_API_BASE"
 DEFAULT_SIGN_IN_TIMEOUT = 300.0
 _CACHE_PREFIX = "msal:"  # the keyring entry holds MSAL's cache, marked so it is never misread
+_CACHE_PART = 1000  # characters per keyring entry: Windows takes 2,560 bytes of UTF-16
 
 
 class ClientIdMissing(CarecalError):
@@ -156,8 +157,15 @@ def email_of(account: Account) -> str | None:
 
 
 class CacheStore:
-    """Where an account's MSAL cache lives: the keyring entry of ``account_id`` (or, before
-    the account exists, memory only: ``account_id`` None). Any thread."""
+    """Where an account's MSAL cache lives: the keyring entries of ``account_id`` (or, before
+    the account exists, memory only: ``account_id`` None). Any thread; the keyring calls raise
+    NoKeyring, KeyringFailed.
+
+    MSAL's cache (about 3.5 KB) is larger than one Windows Credential Manager entry takes
+    (2,560 bytes, UTF-16), so it is kept in parts of at most ``_CACHE_PART`` characters: the
+    account's own entry says how many parts there are and holds the first; the others live
+    under "<account id>#<n>". A part that is missing makes the whole cache unreadable (the
+    account then needs sign-in), never a half-read cache."""
 
     def __init__(self, account_id: str | None, text: str | None = None) -> None:
         self.account_id = account_id
@@ -169,17 +177,55 @@ class CacheStore:
         stored = secrets.load_password(self.account_id)
         if stored is None or not stored.startswith(_CACHE_PREFIX):
             return None
-        return stored[len(_CACHE_PREFIX) :]
+        head = stored[len(_CACHE_PREFIX) :]
+        count, sep, first = head.partition(":")
+        if not sep or not count.isdigit() or int(count) < 1:
+            return None
+        parts = [first]
+        for n in range(1, int(count)):
+            part = secrets.load_password(f"{self.account_id}#{n}")
+            if part is None:
+                return None
+            parts.append(part)
+        return "".join(parts)
 
     def save(self, text: str) -> None:
         self.text = text
-        if self.account_id is not None:
-            secrets.store_password(self.account_id, _CACHE_PREFIX + text)
+        if self.account_id is None:
+            return
+        before = self._count()
+        parts = [text[i : i + _CACHE_PART] for i in range(0, len(text), _CACHE_PART)] or [""]
+        # The later parts first: the head, written last, makes the new cache the one read.
+        for n in range(1, len(parts)):
+            secrets.store_password(f"{self.account_id}#{n}", parts[n])
+        secrets.store_password(self.account_id, f"{_CACHE_PREFIX}{len(parts)}:{parts[0]}")
+        self._drop_parts(len(parts), before)
 
     def delete(self) -> None:
         self.text = None
         if self.account_id is not None:
+            before = self._count()
             secrets.delete_password(self.account_id)
+            self._drop_parts(1, before)
+
+    def _count(self) -> int:
+        """How many parts the stored cache says it has (0 when none is readable)."""
+        assert self.account_id is not None
+        stored = secrets.load_password(self.account_id)
+        if stored is None or not stored.startswith(_CACHE_PREFIX):
+            return 0
+        count = stored[len(_CACHE_PREFIX) :].partition(":")[0]
+        return int(count) if count.isdigit() else 0
+
+    def _drop_parts(self, first: int, known: int) -> None:
+        """Delete the parts from ``first`` on: every one the old head counted (some may be
+        missing already), then any further ones up to the first gap."""
+        assert self.account_id is not None
+        for n in range(first, known):
+            secrets.delete_password(f"{self.account_id}#{n}")
+        n = max(first, known)
+        while secrets.delete_password(f"{self.account_id}#{n}"):
+            n += 1
 
 
 def msal_app(
