@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -55,6 +56,11 @@ def run(start_session: Callable[[], Session]) -> int:
     mailer = EmailReminderRunner(ctx)
     mailer.start()
     window.show()
+    # What start-up built (Qt wrappers, imported modules, the first week's data) lives as long
+    # as the window: moved out of the collector's reach, a full collection on the sync thread
+    # no longer walks it while holding the GIL (that pause froze the window during big pulls).
+    gc.collect()
+    gc.freeze()
     sync.start()
     try:
         return int(app.exec())
