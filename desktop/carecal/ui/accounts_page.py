@@ -1,6 +1,7 @@
 """The Accounts dialog: the remote accounts with their conflict policy and a Remove button (for a
 Google account also what Google sees, "Sign in again" and "Sign out"), "Add Google account…"
-(the sign-in dialog of ui.google_signin), and a form to add a CalDAV, iCloud, Nextcloud or
+(the sign-in dialog of ui.google_signin), "Add Docplanner account…" (ui.docplanner_wizard),
+and a form to add a CalDAV, iCloud, Nextcloud or
 Fastmail account ("Test connection" discovers the calendars off the GUI thread; the user ticks
 the ones to mirror).
 
@@ -44,6 +45,7 @@ from carecal.ui.chrome import swatch
 from carecal.ui.context import UiContext
 
 if TYPE_CHECKING:
+    from carecal.ui.docplanner_wizard import DocplannerWizard
     from carecal.ui.google_signin import GoogleSignInDialog
     from carecal.ui.outlook_signin import OutlookSignInDialog
 
@@ -170,6 +172,7 @@ class AccountsDialog(QDialog):
         self.sign_in_timeout = google.DEFAULT_SIGN_IN_TIMEOUT
         self.google_dialog: GoogleSignInDialog | None = None
         self.outlook_dialog: OutlookSignInDialog | None = None
+        self.docplanner_dialog: DocplannerWizard | None = None
         self.revoking: threading.Thread | None = None
         self.setWindowTitle("Accounts")
         self.resize(780, 840)
@@ -222,6 +225,18 @@ class AccountsDialog(QDialog):
         self.outlook_button.clicked.connect(self.add_outlook)
         ol.addWidget(self.outlook_button)
         el.addLayout(ol)
+        dl = QHBoxLayout()
+        docplanner_text = QLabel(
+            "Docplanner (ZnanyLekarz, Doctoralia, MioDottore, jameda…): bookings come in, your "
+            "free time is published."
+        )
+        docplanner_text.setWordWrap(True)
+        docplanner_text.setStyleSheet("color: #6b7280;")
+        dl.addWidget(docplanner_text, 1)
+        self.docplanner_button = QPushButton("Add Docplanner account…")
+        self.docplanner_button.clicked.connect(self.add_docplanner)
+        dl.addWidget(self.docplanner_button)
+        el.addLayout(dl)
         lay.addWidget(existing)
 
         add = QGroupBox("Add a CalDAV account (iCloud, Nextcloud, Fastmail, any server)")
@@ -279,6 +294,7 @@ class AccountsDialog(QDialog):
             close,
             self.google_button,
             self.outlook_button,
+            self.docplanner_button,
             self.sign_in_button,
             self.sign_out_button,
         ):
@@ -316,6 +332,9 @@ class AccountsDialog(QDialog):
                 if who and who.casefold() != r.account.name.casefold():
                     detail = f"{who} · {detail}"
                 detail = f"Outlook · {detail}"
+            elif r.account.kind is ProviderKind.DOCPLANNER:
+                domain = str(r.account.settings.get("domain") or "")
+                detail = f"Docplanner · {domain}"
             else:
                 settings = svc.CalDAVSettings.of(r.account)
                 detail = f"{settings.username} · {settings.url}"
@@ -416,6 +435,21 @@ class AccountsDialog(QDialog):
         self.reload()
         if self._after is not None:
             self._after()
+
+    # --- Docplanner ------------------------------------------------------------------------
+
+    def add_docplanner(self) -> DocplannerWizard:
+        """Open the "Add Docplanner account" dialog (ui.docplanner_wizard). GUI thread."""
+        from carecal.ui.docplanner_wizard import DocplannerWizard
+
+        if self.docplanner_dialog is not None:
+            self.docplanner_dialog.close()
+        dialog = DocplannerWizard(
+            self.ctx, self, run_in_thread=run_in_thread, on_done=lambda _: self._changed()
+        )
+        self.docplanner_dialog = dialog
+        dialog.show()
+        return dialog
 
     # --- Outlook ---------------------------------------------------------------------------
 
