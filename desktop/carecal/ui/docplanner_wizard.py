@@ -154,7 +154,7 @@ class DocplannerWizard(QDialog):
         self.tested = False
         self._items: dict[str, QTreeWidgetItem] = {}
         self.setWindowTitle("Add Docplanner account")
-        self.resize(760, 620)
+        self.resize(720, 340)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(16, 14, 16, 14)
         self.pages = QStackedWidget()
@@ -164,7 +164,10 @@ class DocplannerWizard(QDialog):
         self.pages.addWidget(self.map_page)
         lay.addWidget(self.pages, 1)
         bottom = QHBoxLayout()
-        bottom.addStretch(1)
+        bottom.addWidget(self.map_result, 1)
+        bottom.addWidget(self.add_button)
+        bottom.addWidget(self.map_button)
+        self.map_button.setVisible(False)
         self.close_button = QPushButton("Cancel")
         self.close_button.clicked.connect(self.reject)
         bottom.addWidget(self.close_button)
@@ -215,13 +218,9 @@ class DocplannerWizard(QDialog):
         form.addRow(test_row)
         lay.addLayout(form)
         lay.addStretch(1)
-        add_row = QHBoxLayout()
-        add_row.addStretch(1)
         self.add_button = QPushButton("Add account and map addresses")
         self.add_button.setEnabled(False)
         self.add_button.clicked.connect(self.add_account)
-        add_row.addWidget(self.add_button)
-        lay.addLayout(add_row)
         self._form_changed()
         return page
 
@@ -264,7 +263,7 @@ class DocplannerWizard(QDialog):
     def _test_failed(self, err: Exception) -> None:
         self.test_button.setEnabled(True)
         text = str(err) or "The connection failed."
-        if isinstance(err, AuthExpired):
+        if isinstance(err, AuthExpired) and "refused" not in text:
             text = f"Docplanner refused the client id or secret: {text}"
         self._say(self.test_result, text, RED)
 
@@ -291,6 +290,9 @@ class DocplannerWizard(QDialog):
         self.close_button.setText("Done")
         self.map_title.setText(f"Step 2 of 2 · Map “{account.name}” to your calendars")
         self.pages.setCurrentWidget(self.map_page)
+        self.add_button.setVisible(False)
+        self.map_button.setVisible(True)
+        self.resize(self.width(), max(self.height(), 600))
         if self._on_done is not None:
             self._on_done(account)
         self.load_tree()
@@ -320,6 +322,7 @@ class DocplannerWizard(QDialog):
         self.tree.setHeaderLabels(["Facility / doctor / address", "Kind", "Calendar"])
         self.tree.setMinimumHeight(150)
         header = self.tree.header()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
@@ -343,15 +346,11 @@ class DocplannerWizard(QDialog):
         )
         self.create_services.setChecked(True)
         lay.addWidget(self.create_services)
-        row = QHBoxLayout()
         self.map_result = QLabel()
         self.map_result.setWordWrap(True)
-        row.addWidget(self.map_result, 1)
         self.map_button = QPushButton("Map this address")
         self.map_button.setEnabled(False)
         self.map_button.clicked.connect(self.map_selected)
-        row.addWidget(self.map_button)
-        lay.addLayout(row)
         return page
 
     def load_tree(self) -> None:
@@ -404,12 +403,14 @@ class DocplannerWizard(QDialog):
         for i, node in enumerate(self.tree_nodes):
             fac = facilities.get(node.facility.id)
             if fac is None:
-                fac = QTreeWidgetItem(self.tree, [node.facility.name, "facility", ""])
+                fac = QTreeWidgetItem(self.tree, [node.facility.name, "", ""])
+                fac.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 facilities[node.facility.id] = fac
             key = (node.facility.id, node.doctor.id)
             doc = doctors.get(key)
             if doc is None:
-                doc = QTreeWidgetItem(fac, [node.doctor.full_name, "doctor", ""])
+                doc = QTreeWidgetItem(fac, [node.doctor.full_name, "", ""])
+                doc.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 doctors[key] = doc
             m = self.choices.mapped.get(node.address.id)
             target = calendars.get(m.calendar_id or "", "") if m else ""
@@ -417,6 +418,7 @@ class DocplannerWizard(QDialog):
                 doc, [node.address.label, address_marks(node), target or "not mapped"]
             )
             item.setData(0, ADDRESS_ROLE, i)
+            item.setToolTip(0, node.address.label)
             self._items[node.address.id] = item
             if not target:
                 item.setForeground(2, self.palette().placeholderText())
