@@ -178,6 +178,26 @@ async def check_client(api: DocplannerApi) -> list[Facility]:
     return [Facility.of(i) for i in items(data)]
 
 
+def probe_client(domain: str, client_id: str, client_secret: str) -> list[Facility]:
+    """Sign in with these credentials and list the facilities granted to the client; nothing
+    is kept (the Accounts page's "Test connection"). The host as ``add_account`` picks it.
+    Blocks on the network (never the GUI thread). Raises ValidationError, AuthExpired,
+    TransientError, RemoteError."""
+    from carecal.providers.docplanner_api import Credentials
+
+    host = os.environ.get(HOST_ENV, "").strip() or DEFAULT_HOST
+    creds = Credentials(client_id.strip(), client_secret.strip())
+    api = make_api(DocplannerSettings(check_domain(domain), host), lambda: creds)
+
+    async def probe() -> list[Facility]:
+        try:
+            return await check_client(api)
+        finally:
+            await api.close()
+
+    return asyncio.run(probe())
+
+
 def add_account(
     repo: Repository,
     *,

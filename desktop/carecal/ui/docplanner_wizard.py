@@ -1,7 +1,7 @@
 """The "Add Docplanner account" dialog of the Accounts page: two steps.
 
 1. Connect: the country's domain, the API client id and secret, "Test connection" (a token and
-   the facility list, services.docplanner_client.check_client), then "Add account and map"
+   the facility list, services.docplanner_client.probe_client), then "Add account and map"
    (services.docplanner_client.add_account keeps the id and secret in the OS keyring).
 2. Map: Docplanner's tree (facilities -> doctors -> addresses, online-only and visit-payment
    addresses marked) from services.docplanner_mapping.list_tree; an address is mapped to a
@@ -17,7 +17,6 @@ never raised; the secret is never shown, logged or kept anywhere but the keyring
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,8 +43,6 @@ from PySide6.QtWidgets import (
 
 from carecal.domain.errors import AuthExpired
 from carecal.domain.models import Account, Calendar, ServiceType
-from carecal.providers.docplanner_api import Credentials
-from carecal.providers.docplanner_types import Facility
 from carecal.services import docplanner_client as dpc
 from carecal.services import docplanner_mapping as mapping
 from carecal.services.docplanner_mapping import TreeAddress
@@ -63,24 +60,6 @@ RED = "color: #b91c1c;"
 AUTO = ""  # the service combo's "same name" choice
 
 ADDRESS_ROLE = Qt.ItemDataRole.UserRole
-
-
-def probe_blocking(domain: str, client_id: str, client_secret: str) -> list[Facility]:
-    """Sign in with the credentials and list the facilities; nothing is kept. Blocks on the
-    network (never the GUI thread). Raises ValidationError, AuthExpired, TransientError,
-    RemoteError."""
-    host = os.environ.get(dpc.HOST_ENV, "").strip() or dpc.DEFAULT_HOST
-    settings = dpc.DocplannerSettings(dpc.check_domain(domain), host)
-    creds = Credentials(client_id.strip(), client_secret.strip())
-    api = dpc.make_api(settings, lambda: creds)
-
-    async def run() -> list[Facility]:
-        try:
-            return await dpc.check_client(api)
-        finally:
-            await api.close()
-
-    return asyncio.run(run())
 
 
 def tree_blocking(account: Account) -> list[TreeAddress]:
@@ -248,10 +227,10 @@ class DocplannerWizard(QDialog):
         self.add_button.setEnabled(False)
         self._say(self.test_result, "Connecting…", GREY)
         self.worker = self._run(
-            lambda: probe_blocking(domain, cid, secret), self._tested, self._test_failed
+            lambda: dpc.probe_client(domain, cid, secret), self._tested, self._test_failed
         )
 
-    def _tested(self, facilities: Sequence[Facility]) -> None:
+    def _tested(self, facilities: Sequence[Any]) -> None:
         self.test_button.setEnabled(True)
         self.tested = True
         names = ", ".join(f.name for f in facilities[:3]) + ("…" if len(facilities) > 3 else "")
