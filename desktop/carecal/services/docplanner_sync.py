@@ -77,6 +77,8 @@ class DocplannerReport:
     changed_events: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     offline: bool = False  # a call failed with a transient error (network, 5xx, 429)
+    actions_sent: int = 0
+    conflicts: list[str] = field(default_factory=list)  # newly flagged double bookings
 
     @property
     def ok(self) -> bool:
@@ -91,7 +93,10 @@ class DocplannerReport:
         parts.append(f"{self.published_days} days published")
         if self.deleted_days:
             parts.append(f"{self.deleted_days} days cleared")
-        return f"{self.account}: " + ", ".join(parts)
+        if self.actions_sent:
+            parts.append(f"{self.actions_sent} actions sent")
+        line = f"{self.account}: " + ", ".join(parts)
+        return "\n".join([line, *(f"{self.account}: {c}" for c in self.conflicts)])
 
 
 def _utcnow() -> datetime:
@@ -325,6 +330,12 @@ async def sync_docplanner(
         await sync.pull()
         if due or sync.reconcile_due():
             await sync.reconcile()
+        from carecal.services.docplanner_actions import run_actions_and_flag
+
+        sent, parked, flagged = await run_actions_and_flag(repo, account, api, clock=clock)
+        report.actions_sent += sent
+        report.errors += parked
+        report.conflicts += flagged
         if publish:
             from carecal.services.docplanner_publish import Publisher
 

@@ -26,6 +26,7 @@ _MODULES = (
     "0005_reminders",
     "0006_followups_requests",
     "0007_docplanner",
+    "0008_docplanner_actions",
 )
 
 
