@@ -79,3 +79,54 @@ def add_docplanner_commands(sub: Any, plain: argparse.ArgumentParser, listing: A
     pb.add_argument("--account", metavar="NAME", help="the Docplanner account (if several)")
     pb.add_argument("--days", type=_days, default=84, metavar="N", help="days ahead (max 84)")
     pb.add_argument("--dry-run", action="store_true", help="print the slot diff, send nothing")
+    add_docplanner_actions(da, plain, listing)
+
+
+def add_docplanner_actions(da: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
+    """``docplanner book|move|cancel|confirm|presence|conflicts``. Each action is queued
+    first, then sent at once when Docplanner answers (else at the next ``carecal sync``);
+    a call whose answer was lost is checked by listing the day before it is tried again.
+    Any thread."""
+    from carecal.cli.timeparse import parse_datetime_text
+
+    def account(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--account", metavar="NAME", help="the Docplanner account (if several)")
+
+    bk = da.add_parser(
+        "book", parents=[plain], help="book a Docplanner slot for a patient (queued, then sent)"
+    )
+    account(bk)
+    bk.add_argument("--address", required=True, metavar="ID", help="the mapped address")
+    bk.add_argument(
+        "--at", required=True, type=parse_datetime_text, metavar="DATETIME", help="the slot"
+    )
+    bk.add_argument("--patient", required=True, metavar="NAME", help="the patient's full name")
+    bk.add_argument("--service", metavar="ID", help="the address service (default: the first)")
+    bk.add_argument("--comment", default="", help="a comment for the visit")
+    mv = da.add_parser(
+        "move",
+        parents=[plain],
+        help="move a booking (Docplanner gives it a new id; the appointment stays one)",
+    )
+    account(mv)
+    mv.add_argument("booking", metavar="BOOKING", help="the booking id")
+    mv.add_argument(
+        "--to", required=True, type=parse_datetime_text, metavar="DATETIME", help="new start"
+    )
+    cn = da.add_parser("cancel", parents=[plain], help="cancel a booking with a reason")
+    account(cn)
+    cn.add_argument("booking", metavar="BOOKING", help="the booking id")
+    cn.add_argument("--reason", default="", help="why (Docplanner shows it to the patient)")
+    cf = da.add_parser("confirm", parents=[plain], help="confirm a booking")
+    account(cf)
+    cf.add_argument("booking", metavar="BOOKING", help="the booking id")
+    pr = da.add_parser("presence", parents=[plain], help="mark the patient present or absent")
+    account(pr)
+    pr.add_argument("booking", metavar="BOOKING", help="the booking id")
+    pr.add_argument("mark", choices=("present", "absent"), help="after the visit")
+    cs = da.add_parser(
+        "conflicts",
+        parents=[listing],
+        help="double bookings (Docplanner bookings over busy time), with free starts to move to",
+    )
+    account(cs)

@@ -1,0 +1,138 @@
+"""``carecal docplanner book|move|cancel|confirm|presence|conflicts``.
+
+Main thread; disk I/O and network on a private event loop. Each action is queued durably
+first (services.docplanner_actions) and then sent at once; when Docplanner cannot be reached
+it stays queued for the next ``carecal sync`` (exit 0, a line says so). A refused action is
+reported on stderr (exit 1). Output names booking ids and times, never patient data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from carecal.cli import EXIT_ERROR, EXIT_OK
+from carecal.cli.output import write_json, write_line
+from carecal.cli.timeparse import localize, require_time
+from carecal.domain.errors import AuthExpired, TransientError
+from carecal.domain.models import Account
+from carecal.services import docplanner_actions as acts
+from carecal.services import docplanner_client as dpc
+from carecal.services.session import Session
+from carecal.services.zones import is_known_zone
+from carecal.store.docplanner_actions import ActionStore
+
+
+def _zone(session: Session) -> ZoneInfo:
+    name = session.repo.settings().display_tz
+    return ZoneInfo(name if is_known_zone(name) else "UTC")
+
+
+def _when(session: Session, value: object, option: str) -> datetime:
+    return localize(require_time(value, option), _zone(session))  # type: ignore[arg-type]
+
+
+def _send_now(session: Session, account: Account, seq: int) -> int:
+    """Send the queue now; report what happened to action ``seq``."""
+
+    async def run() -> None:
+        api = dpc.api_for(account)
+        try:
+            await acts.run_actions_and_flag(session.repo, account, api)
+        finally:
+            await api.close()
+
+    try:
+        asyncio.run(run())
+    except (TransientError, AuthExpired) as exc:
+        write_line(f"Queued (action {seq}); it goes out at the next sync: {exc}")
+        return EXIT_OK
+    action = ActionStore(session.repo).get(seq)
+    if action is None or action.state == "pending":
+        write_line(f"Queued (action {seq}); it goes out at the next sync.")
+        return EXIT_OK
+    if action.state == "parked":
+        sys.stderr.write(f"carecal: error: {action.error}\n")
+        return EXIT_ERROR
+    done = f" (booking {action.result_id})" if action.result_id else ""
+    write_line(f"Done: {action.kind}{done}.")
+    return EXIT_OK
+
+
+def book(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner book --address ID --at DATETIME --patient NAME``."""
+    account = dpc.find_account(session.repo, args.account)
+    patient = session.repo.find_patient(args.patient)
+    seq = acts.queue_book(
+        session.repo,
+        account,
+        address_id=args.address,
+        start=_when(session, args.at, "--at"),
+        patient_id=patient.id,
+        address_service_id=args.service,
+        comment=args.comment,
+    )
+    return _send_now(session, account, seq)
+
+
+def move(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner move BOOKING --to DATETIME``."""
+    account = dpc.find_account(session.repo, args.account)
+    seq = acts.queue_move(session.repo, account, args.booking, _when(session, args.to, "--to"))
+    return _send_now(session, account, seq)
+
+
+def _simple(session: Session, args: argparse.Namespace, kind: str) -> int:
+    account = dpc.find_account(session.repo, args.account)
+    seq = acts.queue_simple(
+        session.repo,
+        account,
+        kind,
+        args.booking,
+        reason=getattr(args, "reason", "") or "",
+        present=getattr(args, "mark", "present") == "present",
+    )
+    return _send_now(session, account, seq)
+
+
+def cancel(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner cancel BOOKING [--reason TEXT]``."""
+    return _simple(session, args, "cancel")
+
+
+def confirm(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner confirm BOOKING``."""
+    return _simple(session, args, "confirm")
+
+
+def presence(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner presence BOOKING present|absent``."""
+    return _simple(session, args, "presence")
+
+
+def conflicts(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner conflicts``: the double bookings flagged at the last sync."""
+    account = dpc.find_account(session.repo, args.account)
+    found = ActionStore(session.repo).conflicts(account.id)
+    zone = _zone(session)
+    if args.format == "json":
+        write_json(
+            [
+                {
+                    "booking": c.booking_id,
+                    "start": c.start.astimezone(zone).isoformat(),
+                    "end": c.end.astimezone(zone).isoformat(),
+                    "free": [p.astimezone(zone).isoformat() for p in c.proposals],
+                }
+                for c in found
+            ]
+        )
+        return EXIT_OK
+    for c in found:
+        write_line(acts.conflict_line(c, zone))
+    if not found:
+        write_line("No double bookings.")
+    return EXIT_OK
