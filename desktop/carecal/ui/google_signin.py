@@ -14,16 +14,10 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -34,31 +28,22 @@ from PySide6.QtWidgets import (
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import Account
 from carecal.services import google_accounts as google
-from carecal.services.accounts import PALETTE, RemoteCalendar
-from carecal.ui.accounts_page import privacy_combo, run_in_thread
-from carecal.ui.chrome import swatch
+from carecal.ui.accounts_page import run_in_thread
 from carecal.ui.context import UiContext
-
-OK_STYLE = "color: #15803d;"
-ERROR_STYLE = "color: #b91c1c;"
-MUTED_STYLE = "color: #6b7280;"
-
-
-class _UrlRelay(QObject):
-    url = Signal(str)
+from carecal.ui.signin_dialog import (
+    MUTED_STYLE,
+    CalendarSignInDialog,
+)
+from carecal.ui.signin_dialog import label as _label
 
 
-def _label(text: str = "", style: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    if style:
-        label.setStyleSheet(style)
-    return label
-
-
-class GoogleSignInDialog(QDialog):
+class GoogleSignInDialog(CalendarSignInDialog):
     """See the module docstring. With ``account`` it signs that account in again; otherwise it
     adds one. ``on_done(account)`` runs after the account was written (GUI thread)."""
+
+    service = google
+    remote_name = "Google"
+    account_noun = "Google account"
 
     def __init__(
         self,
@@ -70,17 +55,14 @@ class GoogleSignInDialog(QDialog):
         timeout: float = google.DEFAULT_SIGN_IN_TIMEOUT,
         on_done: Callable[[Account], None] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.account = account
-        self._open_browser = open_browser
-        self._timeout = timeout
-        self._on_done = on_done
-        self.cancel_handle: google.SignInCancel | None = None
-        self.signin: google.GoogleSignIn | None = None
-        self.result_account: Account | None = None
-        self._relay = _UrlRelay(self)
-        self._relay.url.connect(self._show_url)
+        super().__init__(
+            ctx,
+            parent,
+            account=account,
+            open_browser=open_browser,
+            timeout=timeout,
+            on_done=on_done,
+        )
         self.setWindowTitle("Sign in to Google again" if account else "Add a Google account")
         self.resize(560, 460)
         lay = QVBoxLayout(self)
@@ -179,41 +161,6 @@ class GoogleSignInDialog(QDialog):
         self.waiting_page = page
         self.pages.addWidget(page)
 
-    def _build_choose(self) -> None:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.signed_in = _label("", OK_STYLE)
-        lay.addWidget(self.signed_in)
-        lay.addWidget(_label("Calendars to keep on this computer:"))
-        self.calendars = QListWidget()
-        self.calendars.setMinimumHeight(120)
-        lay.addWidget(self.calendars, 1)
-        form = QFormLayout()
-        self.name = QLineEdit()
-        self.privacy = privacy_combo()
-        self.privacy.currentIndexChanged.connect(self._privacy_changed)
-        form.addRow("Account name", self.name)
-        form.addRow("What Google sees", self.privacy)
-        lay.addLayout(form)
-        self.privacy_help = _label("", MUTED_STYLE)
-        lay.addWidget(self.privacy_help)
-        self.choose_message = _label()
-        lay.addWidget(self.choose_message)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        discard = QPushButton("Cancel")
-        discard.clicked.connect(self.reject)
-        self.add_button = QPushButton("Add account")
-        self.add_button.clicked.connect(self.add_account)
-        for b in (discard, self.add_button):
-            b.setAutoDefault(False)
-            row.addWidget(b)
-        lay.addLayout(row)
-        self.choose_page = page
-        self.pages.addWidget(page)
-        self._privacy_changed()
-
     def _load_client(self) -> None:
         if self.account is not None:
             self.client_id.setText(google.GoogleSettings.of(self.account).client_id)
@@ -238,20 +185,6 @@ class GoogleSignInDialog(QDialog):
         self.ctx.tasks.submit(job, show, self._start_failed)
 
     # --- signing in ------------------------------------------------------------------------
-
-    def _browser(self, url: str) -> object:
-        """Worker thread: show the address in the window, then open the browser."""
-        self._relay.url.emit(url)
-        return self._open_browser(url)
-
-    def _show_url(self, url: str) -> None:
-        self.url.setText(url)
-        self.url.setCursorPosition(0)
-        self.copy_button.setEnabled(True)
-
-    def _copy_url(self) -> None:
-        QGuiApplication.clipboard().setText(self.url.text())
-        self.copy_button.setText("Copied")
 
     def start(self) -> None:
         """Open the browser and wait for the sign-in on a worker thread. GUI thread."""
@@ -288,113 +221,10 @@ class GoogleSignInDialog(QDialog):
         self.pages.setCurrentWidget(self.waiting_page)
         run_in_thread(job, self._signed_in, self._start_failed)
 
-    def cancel(self) -> None:
-        """Stop waiting for the browser (the worker ends with "cancelled"). GUI thread."""
-        if self.cancel_handle is not None:
-            self.cancel_handle.cancel()
-            self.cancel_button.setEnabled(False)
-            self.waiting.setText("<b>Cancelling…</b>")
-
-    def _start_failed(self, err: Exception) -> None:
-        self.cancel_handle = None
-        if isinstance(err, google.SignInCancelled):
-            text, style = "Sign-in cancelled; nothing was added.", MUTED_STYLE
-        elif isinstance(err, google.SignInTimedOut):
-            text, style = "Nobody signed in within the time allowed; try again.", ERROR_STYLE
-        else:
-            text = str(err) if isinstance(err, CarecalError) else "The sign-in failed."
-            style = ERROR_STYLE
-        self.start_message.setStyleSheet(style)
-        self.start_message.setText(text)
-        self.pages.setCurrentWidget(self.start_page)
-
-    def _signed_in(self, signin: google.GoogleSignIn) -> None:
-        self.cancel_handle = None
-        self.signin = signin
-        if self.account is not None:
-            self._finish_again(self.account, signin)
-            return
-        who = signin.email or "your Google account"
-        self.signed_in.setText(f"Signed in as {who}.")
-        self.name.setPlaceholderText(signin.email or "Google")
-        chosen = {c.remote_id for c in google.default_choice(signin.calendars)}
-        self.calendars.clear()
-        for i, cal in enumerate(signin.calendars):
-            color = cal.color or PALETTE[i % len(PALETTE)]
-            label = cal.name + ("   (read-only)" if cal.read_only else "")
-            item = QListWidgetItem(swatch(color[:7]), label)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            checked = cal.remote_id in chosen
-            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-            self.calendars.addItem(item)
-        self.choose_message.setText("")
-        self.add_button.setEnabled(bool(signin.calendars))
-        if not signin.calendars:
-            self.choose_message.setStyleSheet(ERROR_STYLE)
-            self.choose_message.setText("This Google account offers no calendars to Carecal.")
-        self.pages.setCurrentWidget(self.choose_page)
-
-    def _privacy_changed(self) -> None:
-        level = str(self.privacy.currentData())
-        self.privacy_help.setText(google.PRIVACY_HELP.get(level, ""))
+    def _privacy_text(self, level: str) -> str:
+        return google.PRIVACY_HELP.get(level, "")
 
     # --- keeping it ------------------------------------------------------------------------
-
-    def chosen(self) -> list[RemoteCalendar]:
-        found = self.signin.calendars if self.signin is not None else ()
-        return [
-            cal
-            for i, cal in enumerate(found)
-            if (item := self.calendars.item(i)) is not None
-            and item.checkState() == Qt.CheckState.Checked
-        ]
-
-    def add_account(self) -> None:
-        """Write the account and its mirrors on the database lane. GUI thread."""
-        signin = self.signin
-        chosen = self.chosen()
-        if signin is None:
-            return
-        if not chosen:
-            self.choose_message.setStyleSheet(ERROR_STYLE)
-            self.choose_message.setText("Tick at least one calendar.")
-            return
-        name = self.name.text().strip() or None
-        privacy = str(self.privacy.currentData())
-        repo, actor = self.ctx.session.repo, self.ctx.actor
-        self.add_button.setEnabled(False)
-
-        def done(added: google.GoogleAdded) -> None:
-            self.signin = None
-            self._done(added.account)
-
-        def failed(err: Exception) -> None:
-            self.add_button.setEnabled(True)
-            self.choose_message.setStyleSheet(ERROR_STYLE)
-            self.choose_message.setText(str(err) if isinstance(err, CarecalError) else "Failed.")
-
-        self.ctx.tasks.submit(
-            lambda: google.finish_add(
-                repo, signin, chosen, name=name, privacy=privacy, actor=actor
-            ),
-            done,
-            failed,
-        )
-
-    def _finish_again(self, account: Account, signin: google.GoogleSignIn) -> None:
-        repo, actor = self.ctx.session.repo, self.ctx.actor
-        self.ctx.tasks.submit(
-            lambda: google.finish_sign_in_again(repo, account, signin, actor=actor),
-            self._done,
-            self._start_failed,
-        )
-
-    def _done(self, account: Account) -> None:
-        self.signin = None
-        self.result_account = account
-        if self._on_done is not None:
-            self._on_done(account)
-        self.accept()
 
     def reject(self) -> None:
         """Close: a sign-in still waiting is cancelled, one not kept is revoked."""
@@ -403,10 +233,6 @@ class GoogleSignInDialog(QDialog):
         if signin is not None and self.account is None:
             run_in_thread(lambda: google.discard_sign_in(signin), _ignore, _ignore)
         super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.cancel()
-        super().closeEvent(event)
 
 
 def _ignore(_: object) -> None:

@@ -16,17 +16,12 @@ import webbrowser
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -38,37 +33,28 @@ from carecal.domain.errors import CarecalError
 from carecal.domain.models import Account
 from carecal.services import google_client, outlook_client
 from carecal.services import outlook_accounts as outlook
-from carecal.services.accounts import PALETTE, RemoteCalendar
-from carecal.ui.accounts_page import privacy_combo, run_in_thread
-from carecal.ui.chrome import swatch
+from carecal.ui.accounts_page import run_in_thread
 from carecal.ui.context import UiContext
+from carecal.ui.signin_dialog import (
+    MUTED_STYLE,
+    CalendarSignInDialog,
+)
+from carecal.ui.signin_dialog import label as _label
 
-OK_STYLE = "color: #15803d;"
-ERROR_STYLE = "color: #b91c1c;"
-MUTED_STYLE = "color: #6b7280;"
 CODE_STYLE = "font-size: 26px; font-weight: 600; letter-spacing: 3px;"
-
-
-class _Relay(QObject):
-    url = Signal(str)
-    code = Signal(object)
-
-
-def _label(text: str = "", style: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    if style:
-        label.setStyleSheet(style)
-    return label
 
 
 def privacy_help(level: str) -> str:
     return google_client.PRIVACY_HELP.get(level, "").replace("Google", "Outlook")
 
 
-class OutlookSignInDialog(QDialog):
+class OutlookSignInDialog(CalendarSignInDialog):
     """See the module docstring. With ``account`` it signs that account in again; otherwise it
     adds one. ``on_done(account)`` runs after the account was written (GUI thread)."""
+
+    service = outlook
+    remote_name = "Outlook"
+    account_noun = "Microsoft account"
 
     def __init__(
         self,
@@ -80,17 +66,14 @@ class OutlookSignInDialog(QDialog):
         timeout: float = outlook_client.DEFAULT_SIGN_IN_TIMEOUT,
         on_done: Callable[[Account], None] | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
-        self.account = account
-        self._open_browser = open_browser
-        self._timeout = timeout
-        self._on_done = on_done
-        self.cancel_handle: outlook.SignInCancel | None = None
-        self.signin: outlook.OutlookSignIn | None = None
-        self.result_account: Account | None = None
-        self._relay = _Relay(self)
-        self._relay.url.connect(self._show_url)
+        super().__init__(
+            ctx,
+            parent,
+            account=account,
+            open_browser=open_browser,
+            timeout=timeout,
+            on_done=on_done,
+        )
         self._relay.code.connect(self._show_code)
         self.setWindowTitle("Sign in to Outlook again" if account else "Add an Outlook account")
         self.resize(560, 470)
@@ -210,41 +193,6 @@ class OutlookSignInDialog(QDialog):
         self.waiting_page = page
         self.pages.addWidget(page)
 
-    def _build_choose(self) -> None:
-        page = QWidget()
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 0, 0, 0)
-        self.signed_in = _label("", OK_STYLE)
-        lay.addWidget(self.signed_in)
-        lay.addWidget(_label("Calendars to keep on this computer:"))
-        self.calendars = QListWidget()
-        self.calendars.setMinimumHeight(120)
-        lay.addWidget(self.calendars, 1)
-        form = QFormLayout()
-        self.name = QLineEdit()
-        self.privacy = privacy_combo()
-        self.privacy.currentIndexChanged.connect(self._privacy_changed)
-        form.addRow("Account name", self.name)
-        form.addRow("What Outlook sees", self.privacy)
-        lay.addLayout(form)
-        self.privacy_help = _label("", MUTED_STYLE)
-        lay.addWidget(self.privacy_help)
-        self.choose_message = _label()
-        lay.addWidget(self.choose_message)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        discard = QPushButton("Cancel")
-        discard.clicked.connect(self.reject)
-        self.add_button = QPushButton("Add account")
-        self.add_button.clicked.connect(self.add_account)
-        for b in (discard, self.add_button):
-            b.setAutoDefault(False)
-            row.addWidget(b)
-        lay.addLayout(row)
-        self.choose_page = page
-        self.pages.addWidget(page)
-        self._privacy_changed()
-
     def _load_client(self) -> None:
         if self.account is not None:
             self.client_id.setText(outlook_client.OutlookSettings.of(self.account).client_id)
@@ -267,19 +215,9 @@ class OutlookSignInDialog(QDialog):
 
     # --- signing in ------------------------------------------------------------------------
 
-    def _browser(self, url: str) -> object:
-        """Worker thread: show the address in the window, then open the browser."""
-        self._relay.url.emit(url)
-        return self._open_browser(url)
-
     def _device(self, code: outlook.DeviceCode) -> None:
         """Worker thread: show the code in the window."""
         self._relay.code.emit(code)
-
-    def _show_url(self, url: str) -> None:
-        self.url.setText(url)
-        self.url.setCursorPosition(0)
-        self.copy_button.setEnabled(True)
 
     def _show_code(self, code: object) -> None:
         assert isinstance(code, outlook.DeviceCode)
@@ -290,10 +228,6 @@ class OutlookSignInDialog(QDialog):
             f"On your phone or another computer, open the address below (the code works for "
             f"{minutes} minutes)."
         )
-
-    def _copy_url(self) -> None:
-        QGuiApplication.clipboard().setText(self.url.text())
-        self.copy_button.setText("Copied")
 
     def start(self) -> None:
         """Start the sign-in on a worker thread. GUI thread."""
@@ -335,112 +269,10 @@ class OutlookSignInDialog(QDialog):
         self.pages.setCurrentWidget(self.waiting_page)
         run_in_thread(job, self._signed_in, self._start_failed)
 
-    def cancel(self) -> None:
-        """Stop waiting (the worker ends with "cancelled"). GUI thread."""
-        if self.cancel_handle is not None:
-            self.cancel_handle.cancel()
-            self.cancel_button.setEnabled(False)
-            self.waiting.setText("<b>Cancelling…</b>")
-
-    def _start_failed(self, err: Exception) -> None:
-        self.cancel_handle = None
-        if isinstance(err, outlook.SignInCancelled):
-            text, style = "Sign-in cancelled; nothing was added.", MUTED_STYLE
-        elif isinstance(err, outlook.SignInTimedOut):
-            text, style = "Nobody signed in within the time allowed; try again.", ERROR_STYLE
-        else:
-            text = str(err) if isinstance(err, CarecalError) else "The sign-in failed."
-            style = ERROR_STYLE
-        self.start_message.setStyleSheet(style)
-        self.start_message.setText(text)
-        self.pages.setCurrentWidget(self.start_page)
-
-    def _signed_in(self, signin: outlook.OutlookSignIn) -> None:
-        self.cancel_handle = None
-        self.signin = signin
-        if self.account is not None:
-            self._finish_again(self.account, signin)
-            return
-        who = signin.email or "your Microsoft account"
-        self.signed_in.setText(f"Signed in as {who}.")
-        self.name.setPlaceholderText(signin.email or "Outlook")
-        chosen = {c.remote_id for c in outlook.default_choice(signin.calendars)}
-        self.calendars.clear()
-        for i, cal in enumerate(signin.calendars):
-            color = cal.color or PALETTE[i % len(PALETTE)]
-            label = cal.name + ("   (read-only)" if cal.read_only else "")
-            item = QListWidgetItem(swatch(color[:7]), label)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            checked = cal.remote_id in chosen
-            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-            self.calendars.addItem(item)
-        self.choose_message.setText("")
-        self.add_button.setEnabled(bool(signin.calendars))
-        if not signin.calendars:
-            self.choose_message.setStyleSheet(ERROR_STYLE)
-            self.choose_message.setText("This Microsoft account offers no calendars to Carecal.")
-        self.pages.setCurrentWidget(self.choose_page)
-
-    def _privacy_changed(self) -> None:
-        self.privacy_help.setText(privacy_help(str(self.privacy.currentData())))
+    def _privacy_text(self, level: str) -> str:
+        return privacy_help(level)
 
     # --- keeping it ------------------------------------------------------------------------
-
-    def chosen(self) -> list[RemoteCalendar]:
-        found = self.signin.calendars if self.signin is not None else ()
-        return [
-            cal
-            for i, cal in enumerate(found)
-            if (item := self.calendars.item(i)) is not None
-            and item.checkState() == Qt.CheckState.Checked
-        ]
-
-    def add_account(self) -> None:
-        """Write the account and its mirrors on the database lane. GUI thread."""
-        signin = self.signin
-        chosen = self.chosen()
-        if signin is None:
-            return
-        if not chosen:
-            self.choose_message.setStyleSheet(ERROR_STYLE)
-            self.choose_message.setText("Tick at least one calendar.")
-            return
-        name = self.name.text().strip() or None
-        privacy = str(self.privacy.currentData())
-        repo, actor = self.ctx.session.repo, self.ctx.actor
-        self.add_button.setEnabled(False)
-
-        def done(added: outlook.OutlookAdded) -> None:
-            self.signin = None
-            self._done(added.account)
-
-        def failed(err: Exception) -> None:
-            self.add_button.setEnabled(True)
-            self.choose_message.setStyleSheet(ERROR_STYLE)
-            self.choose_message.setText(str(err) if isinstance(err, CarecalError) else "Failed.")
-
-        self.ctx.tasks.submit(
-            lambda: outlook.finish_add(
-                repo, signin, chosen, name=name, privacy=privacy, actor=actor
-            ),
-            done,
-            failed,
-        )
-
-    def _finish_again(self, account: Account, signin: outlook.OutlookSignIn) -> None:
-        repo, actor = self.ctx.session.repo, self.ctx.actor
-        self.ctx.tasks.submit(
-            lambda: outlook.finish_sign_in_again(repo, account, signin, actor=actor),
-            self._done,
-            self._start_failed,
-        )
-
-    def _done(self, account: Account) -> None:
-        self.signin = None
-        self.result_account = account
-        if self._on_done is not None:
-            self._on_done(account)
-        self.accept()
 
     def reject(self) -> None:
         """Close: a sign-in still waiting is cancelled; one not kept is simply dropped (its
@@ -448,7 +280,3 @@ class OutlookSignInDialog(QDialog):
         self.cancel()
         self.signin = None
         super().reject()
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.cancel()
-        super().closeEvent(event)
