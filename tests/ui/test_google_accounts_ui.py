@@ -63,6 +63,8 @@ def test_add_google_waits_for_the_browser_and_cancels(ctx, qtbot, emu) -> None: 
     sign_in.start()
     assert sign_in.pages.currentWidget() is sign_in.waiting_page
     qtbot.waitUntil(lambda: sign_in.url.text().startswith(emu.auth_uri), timeout=5000)
+    # The address reaches the window before the worker thread hands it to the browser.
+    qtbot.waitUntil(lambda: bool(held.urls), timeout=5000)
     assert held.urls == [sign_in.url.text()] and sign_in.copy_button.isEnabled()
     assert "Waiting for you to sign in in your browser" in sign_in.waiting.text()
     shots.append(_save(sign_in, "google_signin_waiting"))

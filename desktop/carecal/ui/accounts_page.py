@@ -145,6 +145,22 @@ def load_accounts(repo: Repository) -> list[AccountRow]:
     return out
 
 
+def _add_row(
+    layout: QVBoxLayout, text: str, button_text: str, slot: Callable[[], object]
+) -> QPushButton:
+    """One "add an account of this kind" row: a muted sentence and its button. GUI thread."""
+    row = QHBoxLayout()
+    sentence = QLabel(text)
+    sentence.setWordWrap(True)
+    sentence.setStyleSheet("color: #6b7280;")
+    row.addWidget(sentence, 1)
+    button = QPushButton(button_text)
+    button.clicked.connect(slot)
+    row.addWidget(button)
+    layout.addLayout(row)
+    return button
+
+
 class AccountsDialog(QDialog):
     """See the module docstring. ``after_change`` runs after an account was added or removed
     (the window syncs and reloads its calendars)."""
@@ -201,42 +217,27 @@ class AccountsDialog(QDialog):
         self.account_message.setWordWrap(True)
         self.account_message.setVisible(False)
         el.addWidget(self.account_message)
-        gl = QHBoxLayout()
-        google_text = QLabel(
+        self.google_button = _add_row(
+            el,
             "Google Calendar: you sign in to Google in your browser; Carecal never sees your "
-            "Google password."
+            "Google password.",
+            "Add Google account…",
+            self.add_google,
         )
-        google_text.setWordWrap(True)
-        google_text.setStyleSheet("color: #6b7280;")
-        gl.addWidget(google_text, 1)
-        self.google_button = QPushButton("Add Google account…")
-        self.google_button.clicked.connect(self.add_google)
-        gl.addWidget(self.google_button)
-        el.addLayout(gl)
-        ol = QHBoxLayout()
-        outlook_text = QLabel(
+        self.outlook_button = _add_row(
+            el,
             "Outlook and Microsoft 365: you sign in to Microsoft in your browser, or with a code "
-            "on another device."
+            "on another device.",
+            "Add Outlook account…",
+            self.add_outlook,
         )
-        outlook_text.setWordWrap(True)
-        outlook_text.setStyleSheet("color: #6b7280;")
-        ol.addWidget(outlook_text, 1)
-        self.outlook_button = QPushButton("Add Outlook account…")
-        self.outlook_button.clicked.connect(self.add_outlook)
-        ol.addWidget(self.outlook_button)
-        el.addLayout(ol)
-        dl = QHBoxLayout()
-        docplanner_text = QLabel(
+        self.docplanner_button = _add_row(
+            el,
             "Docplanner (ZnanyLekarz, Doctoralia, MioDottore, jameda…): bookings come in, your "
-            "free time is published."
+            "free time is published.",
+            "Add Docplanner account…",
+            self.add_docplanner,
         )
-        docplanner_text.setWordWrap(True)
-        docplanner_text.setStyleSheet("color: #6b7280;")
-        dl.addWidget(docplanner_text, 1)
-        self.docplanner_button = QPushButton("Add Docplanner account…")
-        self.docplanner_button.clicked.connect(self.add_docplanner)
-        dl.addWidget(self.docplanner_button)
-        el.addLayout(dl)
         lay.addWidget(existing)
 
         add = QGroupBox("Add a CalDAV account (iCloud, Nextcloud, Fastmail, any server)")
