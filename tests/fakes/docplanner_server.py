@@ -50,8 +50,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -74,6 +73,7 @@ from tests.fakes.docplanner_tree import (
     ZONES,
     domain_of,
 )
+from tests.fakes.loopback import LoopbackServer, QuietHandler
 
 API_PREFIX = "/api/v3/integration"
 SLOT_HORIZON = timedelta(weeks=12)
@@ -116,7 +116,7 @@ class Seeded:
     online_services: list[str]
 
 
-class DocplannerEmulator(PartyHooks):
+class DocplannerEmulator(LoopbackServer, PartyHooks):
     """The emulator: `with DocplannerEmulator() as emu:` starts it on a free loopback port
     and stops it on exit. URLs: `base_url`, `host_template`, `host(domain)`, `api_base`,
     `api_base_for(domain)`, `token_url`, `token_url_for(domain)`."""
@@ -156,47 +156,22 @@ class DocplannerEmulator(PartyHooks):
         self._recent_puts: dict[str, datetime] = {}
         self.log: list[tuple[str, str, int | None]] = []  # (method, path, status or None)
         self.responses: list[tuple[str, Any]] = []  # (kind, JSON body) for field checks
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._ids = self._seed() if seed else None
 
     # ----- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
         """Bind a free port on 127.0.0.1 and serve on a daemon thread."""
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True
-        )
-        self._thread.start()
+        super().start()
+
+    def _handler_base(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def stop(self) -> None:
         """Stop serving (stalled connections are let go) and free the port."""
         self._stopping.set()
         self.release_requests()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> DocplannerEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT (the emulator must be running)."""
-        assert self._server is not None, "emulator not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().stop()
 
     @property
     def host_template(self) -> str:
@@ -411,13 +386,8 @@ class DocplannerEmulator(PartyHooks):
         return Router(self, method, segs, query, body, ZONES[domain], domain).route()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     emu: DocplannerEmulator
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
 
     def _send(
         self, status: int, body: Any = None, headers: dict[str, str] | None = None, kind: str = "?"

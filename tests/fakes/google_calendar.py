@@ -20,9 +20,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -30,6 +29,7 @@ from tests.fakes.google_errors import GoogleApiError, auth_error, not_found, sta
 from tests.fakes.google_events import Calendar, EventWriter
 from tests.fakes.google_listing import Listings, calendar_entry
 from tests.fakes.google_oauth import CALENDAR, OAuthError, OAuthServer
+from tests.fakes.loopback import LoopbackServer, QuietHandler
 
 DISCOVERY_ENV = "CARECAL_GOOGLE_DISCOVERY"
 # The discovery document sits next to the checkout (../shared/reference/data/).
@@ -72,7 +72,7 @@ class Fault:
     retry_after: str | None = None
 
 
-class GoogleCalendarEmulator:
+class GoogleCalendarEmulator(LoopbackServer):
     """The emulator: `with GoogleCalendarEmulator() as emu:` starts it on a free loopback port
     and stops it on exit. URLs: `api_base`, `auth_uri`, `token_uri`, `revoke_uri`."""
 
@@ -98,41 +98,10 @@ class GoogleCalendarEmulator:
         self._recent: deque[float] = deque()
         self.log: list[tuple[str, str, int]] = []  # (method, path with query, status)
         self.responses: list[tuple[str, Any]] = []  # (schema name, JSON body) for schema checks
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- lifecycle --------------------------------------------------------------------
-    def start(self) -> None:
-        """Bind a free port on 127.0.0.1 and serve on a daemon thread."""
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GoogleCalendarEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "emulator not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler_base(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def api_base(self) -> str:
@@ -321,13 +290,8 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     emu: GoogleCalendarEmulator
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
 
     def _send(
         self,

@@ -33,8 +33,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -53,6 +52,7 @@ from tests.fakes.graph_errors import (
 from tests.fakes.graph_events import CalendarInfo, Inst, Mailbox, View
 from tests.fakes.graph_oauth import CALENDARS_RW, IdentityError, IdentityServer
 from tests.fakes.graph_zones import zone
+from tests.fakes.loopback import LoopbackServer, QuietHandler
 
 READ_SCOPES = frozenset(
     {"Calendars.Read", "Calendars.ReadWrite", "Calendars.Read.Shared", "Calendars.ReadWrite.Shared"}
@@ -88,7 +88,7 @@ def parse_prefer(value: str) -> dict[str, str]:
     return out
 
 
-class GraphEmulator:
+class GraphEmulator(LoopbackServer):
     """The emulator: `with GraphEmulator() as emu:` starts it on a free loopback port and
     stops it on exit. URLs: `api_base` (…/v1.0), `authority` (…/common), `authorize_uri`,
     `token_uri`, `devicecode_uri`, `batch_uri`."""
@@ -122,43 +122,10 @@ class GraphEmulator:
         self._inflight_lock = threading.Lock()
         self.log: list[tuple[str, str, int]] = []  # (method, path with query, status)
         self.responses: list[tuple[str, Any]] = []  # (kind, JSON body) for field checks
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # ----- lifecycle ----------------------------------------------------------------------
-    def start(self) -> None:
-        """Bind a free port on 127.0.0.1 and serve on a daemon thread."""
-        emulator = self
-
-        class Handler(_Handler):
-            emu = emulator
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.02,), daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and free the port."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GraphEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT (the emulator must be running)."""
-        assert self._server is not None, "emulator not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def _handler_base(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     @property
     def api_base(self) -> str:
@@ -602,13 +569,8 @@ def _no_route(method: str) -> GraphError:
     return GraphError(405, "ErrorInvalidRequest", f"The method {method} is not allowed here.")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     emu: GraphEmulator
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
 
     def _send(
         self, status: int, body: Any = None, headers: dict[str, str] | None = None, kind: str = "?"
