@@ -164,6 +164,9 @@ class BookingApplier:
                 visit_payment=booking.visit_payment or bool(link and link.visit_payment),
                 payment_status=payment,
                 presence=presence,
+                # The 90-minute payment window runs from the first booking of a chain.
+                booked_at=(link.booked_at if link and link.booked_at else None)
+                or booking.booked_at,
             ),
             self.clock(),
         )

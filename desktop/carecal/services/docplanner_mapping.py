@@ -134,6 +134,7 @@ def map_address(
     store = DocplannerStore(repo)
     types = repo.list_services()
     mapped: list[ServiceMapping] = []
+    before = store.address(account.id, node.address.id)  # a re-map keeps the publishing mode
     mapping = AddressMapping(
         account_id=account.id,
         address_id=node.address.id,
@@ -144,6 +145,7 @@ def map_address(
         visit_payment=node.address.visit_payment,
         commercial_type=node.address.commercial_type,
         calendar_id=calendar.id,
+        publish_mode=before.publish_mode if before else "slots",
     )
     with store.transaction():
         for svc in node.services:

@@ -136,6 +136,9 @@ class CycleResult:
     cancelled: bool = False
     status: SyncStatus | None = None
     changed: bool = False  # something was received or removed locally
+    # New double bookings (a Docplanner booking over busy time), one readable line each, for a
+    # desktop notification; flagged once, so a later cycle does not repeat them.
+    double_bookings: list[str] = field(default_factory=list)
     checked_at: str | None = None  # set when every account synced cleanly (ISO, UTC)
 
     @property
@@ -196,7 +199,12 @@ async def run_cycle(
     repo = Repository(db)
     bound = _cycle_repo.set(repo)
     try:
-        for account in svc.list_accounts(repo):
+        # Docplanner goes last, so the slots it publishes already see what this cycle pulled
+        # from the calendars (a new Google event closes its time on Docplanner at once).
+        accounts = sorted(
+            svc.list_accounts(repo), key=lambda a: a.kind is ProviderKind.DOCPLANNER
+        )
+        for account in accounts:
             if token.cancelled:
                 result.cancelled = True
                 break
@@ -222,6 +230,7 @@ async def _sync_docplanner(repo: Repository, account: Account, result: CycleResu
     result.errors += [f"{account.name}: {e}" for e in report.errors]
     result.offline = result.offline or report.offline
     result.changed = result.changed or bool(report.changed_events)
+    result.double_bookings += [f"{account.name}: {line}" for line in report.conflicts]
 
 
 async def _sync_one(

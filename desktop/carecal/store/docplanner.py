@@ -1,4 +1,4 @@
-"""The Docplanner tables (schema version 7): address and service mappings, the durable
+"""The Docplanner tables (schema versions 7 and 9): address and service mappings, the durable
 notification inbox, the booking-id -> appointment links, breaks set in Docplanner, the slots
 last published per day, and each account's pull/reconcile state.
 
@@ -43,6 +43,7 @@ class AddressMapping:
     commercial_type: str | None
     calendar_id: str | None
     assigned: bool = True
+    publish_mode: str = "slots"  # "slots" or "breaks" (see migration 0009)
 
     @property
     def publishable(self) -> bool:
@@ -93,6 +94,7 @@ class BookingLink:
     visit_payment: bool
     payment_status: str | None
     presence: str | None
+    booked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +106,7 @@ class AccountState:
 
 _ADDR = (
     "account_id, address_id, facility_id, doctor_id, name, online_only, visit_payment, "
-    "commercial_type, calendar_id, assigned"
+    "commercial_type, calendar_id, assigned, publish_mode"
 )
 _SVC = (
     "account_id, address_id, address_service_id, service_id, name, duration, price, "
@@ -112,13 +114,13 @@ _SVC = (
 )
 _LINK = (
     "account_id, booking_id, event_id, address_id, origin_id, current, status, start_utc, "
-    "end_utc, booked_by, visit_payment, payment_status, presence"
+    "end_utc, booked_by, visit_payment, payment_status, presence, booked_at"
 )
 
 
 def _address(r: Sequence[Any]) -> AddressMapping:
     return AddressMapping(
-        r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7], r[8], bool(r[9])
+        r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7], r[8], bool(r[9]), r[10]
     )
 
 
@@ -141,6 +143,7 @@ def _link(r: Sequence[Any]) -> BookingLink:
         bool(r[10]),
         r[11],
         r[12],
+        _when(r[13]),
     )
 
 
@@ -162,12 +165,12 @@ class DocplannerStore:
         """Insert or replace an address mapping."""
         self.db.execute(
             f"INSERT INTO docplanner_addresses ({_ADDR}, mapped_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(account_id, address_id) DO UPDATE SET facility_id = excluded.facility_id, "
             "doctor_id = excluded.doctor_id, name = excluded.name, "
             "online_only = excluded.online_only, visit_payment = excluded.visit_payment, "
             "commercial_type = excluded.commercial_type, calendar_id = excluded.calendar_id, "
-            "assigned = excluded.assigned",
+            "assigned = excluded.assigned, publish_mode = excluded.publish_mode",
             (
                 m.account_id,
                 m.address_id,
@@ -179,6 +182,7 @@ class DocplannerStore:
                 m.commercial_type,
                 m.calendar_id,
                 int(m.assigned),
+                m.publish_mode,
                 _iso(now),
             ),
         )
@@ -200,7 +204,7 @@ class DocplannerStore:
 
     def update_address(self, account_id: str, address_id: str, **fields: object) -> None:
         """Change some columns of a mapping (``commercial_type``, ``assigned`` ...)."""
-        allowed = {"commercial_type", "assigned", "calendar_id", "name"}
+        allowed = {"commercial_type", "assigned", "calendar_id", "name", "publish_mode"}
         sets = [k for k in fields if k in allowed]
         if not sets:
             return
@@ -325,6 +329,22 @@ class DocplannerStore:
         ).fetchall()
         return [_link(r) for r in rows]
 
+    def current_links_of_events(self, event_ids: Sequence[str]) -> dict[str, BookingLink]:
+        """Event id -> its current booking link, for those of ``event_ids`` that have one."""
+        found: dict[str, BookingLink] = {}
+        ids = list(dict.fromkeys(event_ids))
+        for at in range(0, len(ids), 500):  # below SQLite's bound-parameter limit
+            chunk = ids[at : at + 500]
+            rows = self.db.execute(
+                f"SELECT {_LINK} FROM docplanner_bookings WHERE current = 1 "
+                f"AND event_id IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for r in rows:
+                link = _link(r)
+                found[link.event_id] = link
+        return found
+
     def current_links(self, account_id: str) -> list[BookingLink]:
         rows = self.db.execute(
             f"SELECT {_LINK} FROM docplanner_bookings WHERE account_id = ? AND current = 1 "
@@ -343,7 +363,7 @@ class DocplannerStore:
             )
         self.db.execute(
             f"INSERT OR REPLACE INTO docplanner_bookings ({_LINK}, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 link.account_id,
                 link.booking_id,
@@ -358,6 +378,7 @@ class DocplannerStore:
                 int(link.visit_payment),
                 link.payment_status,
                 link.presence,
+                None if link.booked_at is None else _iso(link.booked_at),
                 _iso(now),
             ),
         )

@@ -27,6 +27,7 @@ _MODULES = (
     "0006_followups_requests",
     "0007_docplanner",
     "0008_docplanner_actions",
+    "0009_docplanner_payments_breaks",
 )
 
 
