@@ -235,6 +235,9 @@ class BookingApplier:
             return AppointmentStatus.CANCELLED
         mark = (presence or "").strip().lower()
         if mark == "present":
+            # A checked-in patient is already "present" (the visit may still be going on).
+            if existing is not None and existing.status is AppointmentStatus.ARRIVED:
+                return AppointmentStatus.ARRIVED
             return AppointmentStatus.COMPLETED
         if mark == "absent":
             return AppointmentStatus.NO_SHOW

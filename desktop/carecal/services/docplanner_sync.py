@@ -331,7 +331,10 @@ async def sync_docplanner(
         if due or sync.reconcile_due():
             await sync.reconcile()
         from carecal.services.docplanner_actions import run_actions_and_flag
+        from carecal.services.docplanner_presence import queue_presence
 
+        # The front desk's arrivals and no-shows, as they stand now, go out with the actions.
+        queue_presence(repo, account, now=clock())
         sent, parked, flagged = await run_actions_and_flag(repo, account, api, clock=clock)
         report.actions_sent += sent
         report.errors += parked
