@@ -14,6 +14,7 @@ is cleared with ``DELETE slots/{date}``. What was published is remembered per da
 (``docplanner_published``): a day is sent again only when its computed slots differ, so an
 edit anywhere (a Google event, a local appointment, new working hours) re-publishes just the
 days it touched, at the next sync; while offline the difference simply stays until then.
+Addresses in breaks mode (services.docplanner_breaks) get no slots from here.
 
 Threads: ``plan`` runs on the Repository's thread (disk I/O); ``publish`` is a coroutine on
 the sync worker's (or a private) loop. Raises StoreError; ``publish`` also AuthExpired and
@@ -88,6 +89,22 @@ def _hhmm(when: datetime, zone: ZoneInfo) -> str:
     return when.astimezone(zone).strftime("%H:%M")
 
 
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The local day's first instant and the next day's, in ``zone``. Pure."""
+    first = datetime.combine(day, time(0), tzinfo=zone)
+    nxt = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return first, nxt
+
+
+def horizon_days(now: datetime, zone: ZoneInfo, days: int = MAX_DAYS) -> list[date]:
+    """The local days from today on, at most ``days`` more, that end inside the 12-week
+    horizon (whole days only). Pure."""
+    horizon = now + HORIZON
+    first = now.astimezone(zone).date()
+    span = [first + timedelta(days=i) for i in range(min(days, MAX_DAYS) + 1)]
+    return [d for d in span if day_bounds(d, zone)[1] - MINUTE <= horizon]
+
+
 def slots_text(ranges: Sequence[Interval], zone: ZoneInfo) -> str:
     """``09:00-12:00, 13:00-17:00`` (or ``none``) in the country's zone. Pure."""
     return ", ".join(f"{_hhmm(s, zone)}-{_hhmm(e, zone)}" for s, e in ranges) or "none"
@@ -117,12 +134,9 @@ class Publisher:
 
     def plan(self, days: int = MAX_DAYS) -> list[DayPlan]:
         """Every mapped address's slots for the days from today on, up to ``days`` and never
-        past the 12-week horizon (only whole days inside it)."""
-        now = self.clock()
-        horizon = now + HORIZON
-        first = now.astimezone(self.zone).date()
-        span = [first + timedelta(days=i) for i in range(min(days, MAX_DAYS) + 1)]
-        span = [d for d in span if self._bounds(d)[1] - MINUTE <= horizon]
+        past the 12-week horizon (only whole days inside it). Addresses in breaks mode are left
+        to services.docplanner_breaks."""
+        span = horizon_days(self.clock(), self.zone, days)
         if not span:
             return []
         start, _ = self._bounds(span[0])
@@ -136,15 +150,13 @@ class Publisher:
         busy = busy_intervals(occs, tz=self.practice_zone)
         plans: list[DayPlan] = []
         for mapping in self.store.addresses(self.account.id):
-            if not mapping.publishable:
+            if not mapping.publishable or mapping.publish_mode == "breaks":
                 continue
             plans += self._address_plans(mapping, span, busy)
         return plans
 
     def _bounds(self, day: date) -> tuple[datetime, datetime]:
-        first = datetime.combine(day, time(0), tzinfo=self.zone)
-        nxt = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone)
-        return first, nxt
+        return day_bounds(day, self.zone)
 
     def _services(self, mapping: AddressMapping) -> tuple[tuple[tuple[str, int], ...], int]:
         """(address service id, minutes) of the mapped services, and the largest buffer."""

@@ -1,5 +1,7 @@
 """One Docplanner account's sync: bookings in (notifications, then reconciliation by listing)
-and availability out (services.docplanner_publish).
+and availability out (services.docplanner_publish: free slots; services.docplanner_breaks: busy
+time as breaks for addresses in breaks mode). Break notifications and listings about Carecal's
+own breaks only update its record of them; they never count as the practice's breaks.
 
 Pulling is the acknowledgement (Docplanner has no other), so every pulled notification is
 stored in ``docplanner_inbox`` in one transaction BEFORE any is acted on; then the inbox is
@@ -74,6 +76,9 @@ class DocplannerReport:
     listed: int = 0
     published_days: int = 0
     deleted_days: int = 0
+    breaks_added: int = 0  # breaks mode: Carecal's breaks added, moved, removed
+    breaks_moved: int = 0
+    breaks_removed: int = 0
     changed_events: set[str] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
     offline: bool = False  # a call failed with a transient error (network, 5xx, 429)
@@ -93,6 +98,11 @@ class DocplannerReport:
         parts.append(f"{self.published_days} days published")
         if self.deleted_days:
             parts.append(f"{self.deleted_days} days cleared")
+        if self.breaks_added or self.breaks_moved or self.breaks_removed:
+            parts.append(
+                f"breaks: {self.breaks_added} added, {self.breaks_moved} moved, "
+                f"{self.breaks_removed} removed"
+            )
         if self.actions_sent:
             parts.append(f"{self.actions_sent} actions sent")
         line = f"{self.account}: " + ", ".join(parts)
@@ -212,9 +222,18 @@ class DocplannerSync:
             self.applier.upsert(booking(), address, presence=mark)
         elif name in ("break-created", "break-moved"):
             item = CalendarBreak.of(obj(data, "break"), zone)
-            self.store.save_break(self.account.id, item.id, address, item.since, item.till)
+            if item.id in self.store.own_break_ids(self.account.id):
+                # One of Carecal's (breaks mode), echoed or moved in the panel: its row follows,
+                # and the next publish puts it back over the busy time if it must.
+                self.store.save_own_break(
+                    self.account.id, address, item.id, item.since, item.till, self.clock()
+                )
+            else:
+                self.store.save_break(self.account.id, item.id, address, item.since, item.till)
         elif name == "break-removed":
-            self.store.remove_break(self.account.id, text(obj(data, "break"), "id"))
+            break_id = text(obj(data, "break"), "id")
+            self.store.remove_break(self.account.id, break_id)
+            self.store.remove_own_break(self.account.id, break_id)  # re-added if still busy
         elif name in SERVICE_EVENTS:
             if services is not None:
                 from carecal.services.docplanner_mapping import remap_services
@@ -303,13 +322,35 @@ class DocplannerSync:
             f"{path}/breaks", {"since": _iso(since, zone), "till": _iso(till, zone)}
         )
         found_breaks = [CalendarBreak.of(b, zone) for b in items(breaks)]
-        self.store.replace_breaks(
-            self.account.id,
-            mapping.address_id,
-            [(b.id, b.since, b.till) for b in found_breaks],
-            since,
-            till,
-        )
+        own = {
+            b.break_id: b
+            for b in self.store.own_breaks(self.account.id, mapping.address_id)
+            if not b.pending
+        }
+        by_id = {b.id: b for b in found_breaks}
+        with self.store.transaction():
+            self.store.replace_breaks(
+                self.account.id,
+                mapping.address_id,
+                [(b.id, b.since, b.till) for b in found_breaks if b.id not in own],
+                since,
+                till,
+            )
+            # Carecal's own breaks are not the practice's: their rows only follow the listing
+            # (gone: forgotten, so the next publish adds them again where still busy).
+            for break_id, row in own.items():
+                seen = by_id.get(break_id)
+                if seen is None and row.since < till and since < row.till:
+                    self.store.remove_own_break(self.account.id, break_id)
+                elif seen is not None and (seen.since, seen.till) != (row.since, row.till):
+                    self.store.save_own_break(
+                        self.account.id,
+                        mapping.address_id,
+                        break_id,
+                        seen.since,
+                        seen.till,
+                        self.clock(),
+                    )
 
 
 async def sync_docplanner(
@@ -340,8 +381,15 @@ async def sync_docplanner(
         report.errors += parked
         report.conflicts += flagged
         if publish:
+            from carecal.services.docplanner_breaks import BreakKeeper
             from carecal.services.docplanner_publish import Publisher
 
+            kept = await BreakKeeper(repo, account, api, clock=clock).apply()
+            report.breaks_added += kept.added
+            report.breaks_moved += kept.moved
+            report.breaks_removed += kept.removed
+            report.deleted_days += kept.cleared
+            report.errors += kept.errors
             outcome = await Publisher(repo, account, api, clock=clock).publish()
             report.published_days += outcome.sent
             report.deleted_days += outcome.cleared

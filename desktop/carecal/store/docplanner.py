@@ -1,6 +1,7 @@
 """The Docplanner tables (schema versions 7 and 9): address and service mappings, the durable
-notification inbox, the booking-id -> appointment links, breaks set in Docplanner, the slots
-last published per day, and each account's pull/reconcile state.
+notification inbox, the booking-id -> appointment links, breaks set in Docplanner, the breaks
+Carecal made itself (breaks mode), the slots last published per day, and each account's
+pull/reconcile state.
 
 Threads: the caller's thread (one connection per thread); every call does disk I/O and raises
 StoreError on database failure. Times are aware datetimes stored as UTC ISO text. Notification
@@ -19,6 +20,8 @@ from typing import Any
 
 from carecal.domain.errors import NotFound
 from carecal.store.repo import Repository
+
+PENDING = "pending:"  # an own break's id before Docplanner's answer named it
 
 
 def _iso(when: datetime) -> str:
@@ -95,6 +98,22 @@ class BookingLink:
     payment_status: str | None
     presence: str | None
     booked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnBreak:
+    """A calendar break Carecal made at an address (breaks mode); a ``break_id`` starting
+    with ``pending:`` stands for a POST whose answer has not been seen yet."""
+
+    account_id: str
+    address_id: str
+    break_id: str
+    since: datetime
+    till: datetime
+
+    @property
+    def pending(self) -> bool:
+        return self.break_id.startswith(PENDING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,9 +419,12 @@ class DocplannerStore:
         )
 
     def breaks(self, account_id: str, address_id: str) -> list[tuple[datetime, datetime]]:
+        """The practice's breaks at an address: Carecal's own (breaks mode) left out, even
+        when a notification or a listing brought them in before Carecal knew their id."""
         rows = self.db.execute(
-            "SELECT since_utc, till_utc FROM docplanner_breaks WHERE account_id = ? "
-            "AND address_id = ? ORDER BY since_utc",
+            "SELECT since_utc, till_utc FROM docplanner_breaks b WHERE account_id = ? "
+            "AND address_id = ? AND NOT EXISTS (SELECT 1 FROM docplanner_own_breaks o "
+            "WHERE o.account_id = b.account_id AND o.break_id = b.break_id) ORDER BY since_utc",
             (account_id, address_id),
         ).fetchall()
         return [(datetime.fromisoformat(r[0]), datetime.fromisoformat(r[1])) for r in rows]
@@ -425,6 +447,61 @@ class DocplannerStore:
             for break_id, start, end in found:
                 self.save_break(account_id, break_id, address_id, start, end)
 
+    # --- Carecal's own breaks (breaks mode) ----------------------------------------------------
+
+    def own_breaks(self, account_id: str, address_id: str | None = None) -> list[OwnBreak]:
+        """The breaks Carecal made (of one address, or all of the account), oldest first."""
+        where, params = "account_id = ?", [account_id]
+        if address_id is not None:
+            where += " AND address_id = ?"
+            params.append(address_id)
+        rows = self.db.execute(
+            "SELECT account_id, address_id, break_id, since_utc, till_utc FROM "
+            f"docplanner_own_breaks WHERE {where} ORDER BY since_utc, break_id",
+            params,
+        ).fetchall()
+        return [
+            OwnBreak(r[0], r[1], r[2], datetime.fromisoformat(r[3]), datetime.fromisoformat(r[4]))
+            for r in rows
+        ]
+
+    def own_break_ids(self, account_id: str) -> set[str]:
+        rows = self.db.execute(
+            "SELECT break_id FROM docplanner_own_breaks WHERE account_id = ?", (account_id,)
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def save_own_break(
+        self,
+        account_id: str,
+        address_id: str,
+        break_id: str,
+        since: datetime,
+        till: datetime,
+        now: datetime,
+        *,
+        replaces: str | None = None,
+    ) -> None:
+        """Remember (or move) a break Carecal made; ``replaces``: the placeholder row written
+        before the request, dropped in the same transaction. A copy of it among the practice's
+        breaks (a notification applied before the id was known) is dropped too."""
+        with self.db.transaction():
+            if replaces is not None and replaces != break_id:
+                self.remove_own_break(account_id, replaces)
+            self.db.execute(
+                "INSERT INTO docplanner_own_breaks VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(account_id, break_id) DO UPDATE SET address_id = excluded.address_id, "
+                "since_utc = excluded.since_utc, till_utc = excluded.till_utc",
+                (account_id, address_id, break_id, _iso(since), _iso(till), _iso(now)),
+            )
+            self.remove_break(account_id, break_id)
+
+    def remove_own_break(self, account_id: str, break_id: str) -> None:
+        self.db.execute(
+            "DELETE FROM docplanner_own_breaks WHERE account_id = ? AND break_id = ?",
+            (account_id, break_id),
+        )
+
     # --- published slots ----------------------------------------------------------------------
 
     def published(self, account_id: str, address_id: str) -> dict[str, tuple[str, str]]:
@@ -444,10 +521,19 @@ class DocplannerStore:
             (account_id, address_id, day, digest, slots, _iso(now)),
         )
 
-    def forget_published(self, account_id: str, address_id: str | None = None) -> None:
-        """Publish every day again next time (after a mapping or service change)."""
+    def forget_published(
+        self, account_id: str, address_id: str | None = None, day: str | None = None
+    ) -> None:
+        """Publish every day again next time (after a mapping or service change); with ``day``
+        (and ``address_id``) only that day."""
         if address_id is None:
             self.db.execute("DELETE FROM docplanner_published WHERE account_id = ?", (account_id,))
+        elif day is not None:
+            self.db.execute(
+                "DELETE FROM docplanner_published WHERE account_id = ? AND address_id = ? "
+                "AND day = ?",
+                (account_id, address_id, day),
+            )
         else:
             self.db.execute(
                 "DELETE FROM docplanner_published WHERE account_id = ? AND address_id = ?",
