@@ -1,4 +1,4 @@
-"""``carecal accounts add docplanner`` and ``carecal docplanner map|publish``.
+"""``carecal accounts add docplanner`` and ``carecal docplanner map|publish|mode``.
 
 Main thread; disk I/O and network (each command runs its calls on a private event loop). The
 client secret is read from standard input (``--client-secret-stdin``), else $CARECAL_PASSWORD,
@@ -22,6 +22,7 @@ from carecal.services import secrets
 from carecal.services.session import Session
 
 if TYPE_CHECKING:
+    from carecal.services.docplanner_breaks import BreaksOutcome
     from carecal.services.docplanner_publish import PublishOutcome
 
 T = TypeVar("T")
@@ -135,6 +136,7 @@ def map_addresses(session: Session, args: argparse.Namespace) -> int:
                     "commercial_type": node.address.commercial_type,
                 },
                 "calendar": calendars.get(m.calendar_id or "") if m else None,
+                "mode": m.publish_mode if m and m.calendar_id else None,
                 "services": [
                     {
                         "id": s.id,
@@ -169,12 +171,13 @@ def map_addresses(session: Session, args: argparse.Namespace) -> int:
                 a["name"],
                 flags,
                 r["calendar"] or "-",
+                r["mode"] or "-",
                 svc_text,
                 a["id"],
             )
         )
     write_table(
-        ("FACILITY", "DOCTOR", "ADDRESS", "KIND", "CALENDAR", "SERVICES", "ID"),
+        ("FACILITY", "DOCTOR", "ADDRESS", "KIND", "CALENDAR", "MODE", "SERVICES", "ID"),
         rows,
         empty="Docplanner lists no address for this API client.",
     )
@@ -183,38 +186,80 @@ def map_addresses(session: Session, args: argparse.Namespace) -> int:
 
 def publish(session: Session, args: argparse.Namespace) -> int:
     """``docplanner publish [--days N] [--dry-run]``: the changed days' slots (the diff), sent
-    one day per request unless ``--dry-run``."""
+    one day per request, and for addresses in breaks mode the breaks to add, move or remove,
+    unless ``--dry-run``."""
+    from carecal.services import docplanner_breaks as breaks
     from carecal.services.docplanner_publish import Publisher, as_json, diff_lines
 
     account = dpc.find_account(session.repo, args.account)
 
-    async def work(api: Any) -> PublishOutcome:
-        return await Publisher(session.repo, account, api).publish(args.days, dry_run=args.dry_run)
+    async def work(api: Any) -> tuple[BreaksOutcome, PublishOutcome, Any]:
+        kept = await breaks.BreakKeeper(session.repo, account, api).apply(dry_run=args.dry_run)
+        slots = await Publisher(session.repo, account, api).publish(args.days, dry_run=args.dry_run)
+        return kept, slots, api.zone
 
-    outcome = _with_api(account, work)
+    kept, outcome, zone = _with_api(account, work)
+    errors = kept.errors + outcome.errors
     if args.format == "json":
         write_json(
             {
                 "dry_run": args.dry_run,
                 "days": as_json(outcome.plans),
+                "breaks": breaks.as_json(kept.changes, zone),
                 "sent": outcome.sent,
-                "cleared": outcome.cleared,
-                "errors": outcome.errors,
+                "cleared": outcome.cleared + kept.cleared,
+                "breaks_added": kept.added,
+                "breaks_moved": kept.moved,
+                "breaks_removed": kept.removed,
+                "errors": errors,
             }
         )
     else:
         lines = diff_lines(outcome.plans)
-        for line in lines:
+        break_lines = breaks.diff_lines(kept.changes, zone)
+        for line in [*break_lines, *lines]:
             write_line(line)
-        if not lines:
-            write_line("Every published day is up to date.")
+        if not lines and not break_lines:
+            write_line("Every published day and break is up to date.")
         elif args.dry_run:
-            write_line(f"{len(lines)} days would be sent (dry run: nothing was sent).")
+            write_line(
+                f"{len(lines)} days and {len(break_lines)} break changes would be sent "
+                "(dry run: nothing was sent)."
+            )
         else:
-            write_line(f"Sent {outcome.sent} days, cleared {outcome.cleared}.")
-    for error in outcome.errors:
+            write_line(f"Sent {outcome.sent} days, cleared {outcome.cleared + kept.cleared}.")
+            if break_lines:
+                write_line(
+                    f"Breaks: {kept.added} added, {kept.moved} moved, {kept.removed} removed."
+                )
+    for error in errors:
         sys.stderr.write(f"carecal: error: {error}\n")
-    return EXIT_ERROR if outcome.errors else EXIT_OK
+    return EXIT_ERROR if errors else EXIT_OK
+
+
+def set_mode(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner mode ADDRESS_ID slots|breaks``: record how the address's availability goes
+    out; the next sync cleans up what the other mode left in Docplanner."""
+    from carecal.services.docplanner_breaks import set_publish_mode
+
+    account = dpc.find_account(session.repo, args.account)
+    switch = set_publish_mode(session.repo, account, args.address, args.mode)
+    name = f"{switch.address_name} ({switch.address_id})"
+    if switch.after == "breaks":
+        write_line(
+            f"{name}: its working hours stay in Docplanner; Carecal adds a break there for "
+            "busy time in any calendar."
+        )
+        if switch.slot_days:
+            write_line(f"The next sync clears the {switch.slot_days} days of slots Carecal sent.")
+    else:
+        write_line(f"{name}: Carecal publishes its free slots to Docplanner.")
+        if switch.own_breaks:
+            write_line(f"The next sync removes the {switch.own_breaks} breaks Carecal added.")
+    if not switch.changed:
+        write_line("(It was in this mode already.)")
+    write_line("Run 'carecal sync' or 'carecal docplanner publish' to send it now.")
+    return EXIT_OK
 
 
 def sync_account(session: Session, account: Account, *, quiet: bool) -> dict[str, object]:
@@ -233,5 +278,8 @@ def sync_account(session: Session, account: Account, *, quiet: bool) -> dict[str
         "reconciled": report.reconciled,
         "published_days": report.published_days,
         "cleared_days": report.deleted_days,
+        "breaks_added": report.breaks_added,
+        "breaks_moved": report.breaks_moved,
+        "breaks_removed": report.breaks_removed,
         "errors": list(report.errors),
     }

@@ -47,7 +47,7 @@ def add_docplanner_kind(kinds: Any, plain: argparse.ArgumentParser) -> None:
 
 
 def add_docplanner_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
-    """``docplanner map|publish|inbox``. Any thread."""
+    """``docplanner map|publish|mode``. Any thread."""
     dp = sub.add_parser("docplanner", parents=[plain], help="the Docplanner marketplace")
     da = dp.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(dp))
     mp = da.add_parser(
@@ -78,7 +78,18 @@ def add_docplanner_commands(sub: Any, plain: argparse.ArgumentParser, listing: A
     )
     pb.add_argument("--account", metavar="NAME", help="the Docplanner account (if several)")
     pb.add_argument("--days", type=_days, default=84, metavar="N", help="days ahead (max 84)")
-    pb.add_argument("--dry-run", action="store_true", help="print the slot diff, send nothing")
+    pb.add_argument(
+        "--dry-run", action="store_true", help="print the slot and break diff, send nothing"
+    )
+    md = da.add_parser(
+        "mode",
+        parents=[plain],
+        help="how an address's availability goes out: free slots from Carecal, or breaks for "
+        "busy time over working hours kept in Docplanner",
+    )
+    md.add_argument("--account", metavar="NAME", help="the Docplanner account (if several)")
+    md.add_argument("address", metavar="ADDRESS_ID", help="a mapped address")
+    md.add_argument("mode", choices=("slots", "breaks"), help="slots (the default) or breaks")
     add_docplanner_actions(da, plain, listing)
 
 

@@ -70,6 +70,7 @@ _COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
     ("recalls", "book"): ("cmd_requests", "book_recall"),
     ("docplanner", "map"): ("cmd_docplanner", "map_addresses"),
     ("docplanner", "publish"): ("cmd_docplanner", "publish"),
+    ("docplanner", "mode"): ("cmd_docplanner", "set_mode"),
     ("docplanner", "book"): ("cmd_docplanner_actions", "book"),
     ("docplanner", "move"): ("cmd_docplanner_actions", "move"),
     ("docplanner", "cancel"): ("cmd_docplanner_actions", "cancel"),
