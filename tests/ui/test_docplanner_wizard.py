@@ -83,3 +83,47 @@ def test_add_docplanner_account_and_map_one_address(ctx, qtbot, emu) -> None:  #
     shots.append(_save(accounts, "docplanner_accounts_list"))
     for path in shots:
         _assert_not_blank(path)
+
+
+def test_map_an_address_in_breaks_mode_and_back(ctx, qtbot, emu) -> None:  # type: ignore[no-untyped-def]
+    repo = ctx.session.repo
+    accounts = AccountsDialog(ctx, after_change=lambda: None)
+    qtbot.addWidget(accounts)
+    wizard = accounts.add_docplanner()
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.client_id.setText(emu.client_id)
+    wizard.client_secret.setText(emu.client_secret)
+    wizard.add_account()
+    [account] = dpc.docplanner_accounts(repo)
+    qtbot.waitUntil(lambda: len(wizard.tree_nodes) == 2, timeout=10000)
+    wizard.select_address(emu.ids.office)
+    labels = [wizard.mode.itemText(i) for i in range(wizard.mode.count())]
+    assert labels == [
+        "Publish free slots from Carecal (recommended)",
+        "Keep working hours in Docplanner; Carecal adds breaks for busy time",
+    ]
+    assert wizard.mode.currentData() == "slots"  # the default for an address not mapped yet
+    wizard.mode.setCurrentIndex(wizard.mode.findData("breaks"))
+    wizard.map_selected()
+    store = DocplannerStore(repo)
+    [mapped] = store.addresses(account.id)
+    assert mapped.address_id == emu.ids.office and mapped.publish_mode == "breaks"
+    item = wizard.tree.currentItem()
+    assert item is not None and item.text(3) == "breaks"
+    assert "blocked with breaks" in wizard.map_result.text()
+    shots = [_save(wizard, "docplanner_wizard_breaks_mode")]
+    # Another address selected and back: the choice shown is the stored one.
+    wizard.select_address(emu.ids.online)
+    assert wizard.mode.currentData() == "slots"
+    wizard.select_address(emu.ids.office)
+    assert wizard.mode.currentData() == "breaks"
+    wizard.mode.setCurrentIndex(wizard.mode.findData("slots"))
+    wizard.map_selected()
+    [again] = store.addresses(account.id)
+    assert again.publish_mode == "slots" and again.calendar_id == mapped.calendar_id
+    assert "free time is published" in wizard.map_result.text()
+    item = wizard.tree.currentItem()
+    assert item is not None and item.text(3) == "free slots"
+    for path in shots:
+        _assert_not_blank(path)

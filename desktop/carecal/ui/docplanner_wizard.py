@@ -6,7 +6,9 @@
 2. Map: Docplanner's tree (facilities -> doctors -> addresses, online-only and visit-payment
    addresses marked) from services.docplanner_mapping.list_tree; an address is mapped to a
    Carecal calendar and each of its services to a service type
-   (services.docplanner_mapping.map_address).
+   (services.docplanner_mapping.map_address), with how its availability goes out: free slots
+   published from Carecal, or working hours kept in Docplanner with breaks for busy time
+   (services.docplanner_breaks.set_publish_mode).
 
 Widgets: GUI thread. Network work (the test, the tree) runs on a one-off thread
 (``run_in_thread``); adding the account (which checks the credentials again before keeping
@@ -45,6 +47,7 @@ from carecal.domain.errors import AuthExpired
 from carecal.domain.models import Account, Calendar, ServiceType
 from carecal.services import docplanner_client as dpc
 from carecal.services import docplanner_mapping as mapping
+from carecal.services.docplanner_breaks import set_publish_mode
 from carecal.services.docplanner_mapping import TreeAddress
 from carecal.store.docplanner import AddressMapping, DocplannerStore, ServiceMapping
 from carecal.store.repo import Repository
@@ -60,6 +63,11 @@ RED = "color: #b91c1c;"
 AUTO = ""  # the service combo's "same name" choice
 
 ADDRESS_ROLE = Qt.ItemDataRole.UserRole
+MODE_CHOICES = (
+    ("slots", "Publish free slots from Carecal (recommended)"),
+    ("breaks", "Keep working hours in Docplanner; Carecal adds breaks for busy time"),
+)
+MODE_SHORT = {"slots": "free slots", "breaks": "breaks"}
 
 
 def tree_blocking(account: Account) -> list[TreeAddress]:
@@ -271,7 +279,7 @@ class DocplannerWizard(QDialog):
         self.pages.setCurrentWidget(self.map_page)
         self.add_button.setVisible(False)
         self.map_button.setVisible(True)
-        self.resize(self.width(), max(self.height(), 600))
+        self.resize(max(self.width(), 800), max(self.height(), 600))  # four columns
         if self._on_done is not None:
             self._on_done(account)
         self.load_tree()
@@ -290,26 +298,40 @@ class DocplannerWizard(QDialog):
         self.map_title.setStyleSheet("font-weight: 600;")
         lay.addWidget(self.map_title)
         help_text = QLabel(
-            "Each address where patients book you publishes the free time of one Carecal "
-            "calendar. An in-person and an online-only address are mapped separately."
+            "Each address where patients book you gets its visits in one Carecal calendar. "
+            "An in-person and an online-only address are mapped separately. Carecal either "
+            "publishes the address's free slots, or leaves its working hours in Docplanner and "
+            "blocks the time you are busy in any calendar with breaks."
         )
         help_text.setWordWrap(True)
         help_text.setStyleSheet(GREY)
         lay.addWidget(help_text)
         self.tree = QTreeWidget()
-        self.tree.setColumnCount(3)
-        self.tree.setHeaderLabels(["Facility / doctor / address", "Kind", "Calendar"])
+        self.tree.setColumnCount(4)
+        self.tree.setHeaderLabels(
+            ["Facility / doctor / address", "Kind", "Calendar", "Availability"]
+        )
         self.tree.setMinimumHeight(150)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(lambda *_: self._address_selected())
         lay.addWidget(self.tree, 1)
         form = QFormLayout()
         self.calendar = QComboBox()
         form.addRow("Carecal calendar", self.calendar)
+        self.mode = QComboBox()
+        for key, label in MODE_CHOICES:
+            self.mode.addItem(label, key)
+        self.mode.setToolTip(
+            "Free slots: Carecal publishes your working hours minus busy time, and Docplanner "
+            "shows only those.\nBreaks: your working hours stay as set in Docplanner; Carecal "
+            "adds a break (“Busy (Carecal)”) wherever a calendar has busy time."
+        )
+        form.addRow("Availability", self.mode)
         lay.addLayout(form)
         self.services = QTableWidget(0, 3)
         self.services.setHorizontalHeaderLabels(["Docplanner service", "Price", "Carecal service"])
@@ -382,19 +404,20 @@ class DocplannerWizard(QDialog):
         for i, node in enumerate(self.tree_nodes):
             fac = facilities.get(node.facility.id)
             if fac is None:
-                fac = QTreeWidgetItem(self.tree, [node.facility.name, "", ""])
+                fac = QTreeWidgetItem(self.tree, [node.facility.name, "", "", ""])
                 fac.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 facilities[node.facility.id] = fac
             key = (node.facility.id, node.doctor.id)
             doc = doctors.get(key)
             if doc is None:
-                doc = QTreeWidgetItem(fac, [node.doctor.full_name, "", ""])
+                doc = QTreeWidgetItem(fac, [node.doctor.full_name, "", "", ""])
                 doc.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 doctors[key] = doc
             m = self.choices.mapped.get(node.address.id)
             target = calendars.get(m.calendar_id or "", "") if m else ""
+            mode = MODE_SHORT.get(m.publish_mode, "") if m and target else ""
             item = QTreeWidgetItem(
-                doc, [node.address.label, address_marks(node), target or "not mapped"]
+                doc, [node.address.label, address_marks(node), target or "not mapped", mode]
             )
             item.setData(0, ADDRESS_ROLE, i)
             item.setToolTip(0, node.address.label)
@@ -433,6 +456,8 @@ class DocplannerWizard(QDialog):
         m = self.choices.mapped.get(node.address.id)
         if m is not None and m.calendar_id:
             self.calendar.setCurrentIndex(max(0, self.calendar.findData(m.calendar_id)))
+        mode = m.publish_mode if m is not None else "slots"
+        self.mode.setCurrentIndex(max(0, self.mode.findData(mode)))
         self.services.setRowCount(len(node.services))
         for row, svc in enumerate(node.services):
             name = svc.name + (f" · {svc.duration} min" if svc.duration else "")
@@ -476,6 +501,7 @@ class DocplannerWizard(QDialog):
             return
         repo, actor = self.ctx.session.repo, self.ctx.actor
         choices, create = self.service_choices(), self.create_services.isChecked()
+        mode = str(self.mode.currentData() or "slots")
         self.map_button.setEnabled(False)
 
         def job() -> LocalChoices:
@@ -488,16 +514,19 @@ class DocplannerWizard(QDialog):
                 create_services=create,
                 actor=actor,
             )
+            set_publish_mode(repo, account, node.address.id, mode)
             return load_choices(repo, account.id)
 
         def done(fresh: LocalChoices) -> None:
             self.choices = fresh
             self._fill_tree()
+            then = (
+                "Its busy time is blocked with breaks at the next sync."
+                if mode == "breaks"
+                else "Its free time is published at the next sync."
+            )
             self._say(
-                self.map_result,
-                f"Mapped {node.address.label} to “{calendar.name}”. Its free time is published "
-                "at the next sync.",
-                GREEN,
+                self.map_result, f"Mapped {node.address.label} to “{calendar.name}”. {then}", GREEN
             )
 
         def failed(err: Exception) -> None:
