@@ -137,7 +137,12 @@ class Publisher:
         past the 12-week horizon (only whole days inside it). Addresses in breaks mode are left
         to services.docplanner_breaks."""
         span = horizon_days(self.clock(), self.zone, days)
-        if not span:
+        mappings = [
+            m
+            for m in self.store.addresses(self.account.id)
+            if m.publishable and m.publish_mode != "breaks"
+        ]
+        if not span or not mappings:
             return []
         start, _ = self._bounds(span[0])
         _, end = self._bounds(span[-1])
@@ -149,9 +154,7 @@ class Publisher:
         )
         busy = busy_intervals(occs, tz=self.practice_zone)
         plans: list[DayPlan] = []
-        for mapping in self.store.addresses(self.account.id):
-            if not mapping.publishable or mapping.publish_mode == "breaks":
-                continue
+        for mapping in mappings:
             plans += self._address_plans(mapping, span, busy)
         return plans
 
