@@ -18,9 +18,34 @@ def unfold(text: str) -> str:
 
 
 def first_uid(raw: str) -> str | None:
-    """The UID of the first component that has one, without a full parse (fast on big pulls)."""
-    m = _UID.search(unfold(raw))
-    return m.group(1).strip() if m else None
+    """The UID of the first component that has one, without a full parse (fast on big pulls).
+
+    The same answer as searching the unfolded text: when no line is folded before the first
+    raw ``UID`` line, unfolding cannot create an earlier one, so only that line is unfolded (a
+    first sync reads tens of thousands of items; unfolding each whole item cost about 15 us).
+    """
+    start = _uid_line(raw)
+    if start < 0 or raw.find("\n ", 0, start) >= 0 or raw.find("\n\t", 0, start) >= 0:
+        found = _UID.search(unfold(raw))
+        return found.group(1).strip() if found else None
+    end = raw.find("\n", start)
+    while end != -1 and raw[end + 1 : end + 2] in (" ", "\t"):
+        end = raw.find("\n", end + 1)
+    line = unfold(raw[start : len(raw) if end == -1 else end + 1])
+    found = _UID.match(line)
+    return found.group(1).strip() if found else None
+
+
+def _uid_line(raw: str) -> int:
+    """Where the first raw line starting ``UID;`` or ``UID:`` begins, or -1."""
+    if raw.startswith(("UID;", "UID:")):
+        return 0
+    pos = raw.find("\nUID")
+    while pos >= 0:
+        if raw.startswith((";", ":"), pos + 4):
+            return pos + 1
+        pos = raw.find("\nUID", pos + 1)
+    return -1
 
 
 def prepare_for_put(raw: str) -> str:

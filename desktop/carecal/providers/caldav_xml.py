@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -21,6 +22,15 @@ APPLE = "http://apple.com/ns/ical/"
 NS = {"D": DAV, "C": CAL, "CS": CS, "A": APPLE}
 
 _HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
+_RESPONSE = f"{{{DAV}}}response"
+_HREF = f"{{{DAV}}}href"
+_STATUS = f"{{{DAV}}}status"
+_PROPSTAT = f"{{{DAV}}}propstat"
+_PROP = f"{{{DAV}}}prop"
+_SYNC_TOKEN = f"{{{DAV}}}sync-token"
+# Characters that make urlsplit() do more than return a path that starts with "/": a query, a
+# fragment, and the tab and line breaks it removes.
+_NOT_PLAIN = frozenset("?#\t\r\n")
 
 
 class MalformedResponse(Exception):
@@ -39,6 +49,8 @@ class Response:
         el = self.props.get(tag)
         if el is None:
             return None
+        if len(el) == 0:
+            return el.text or ""  # the usual leaf (calendar data, an ETag): no tree walk
         return "".join(el.itertext())
 
 
@@ -50,7 +62,10 @@ class Multistatus:
 
 def href_path(href: str) -> str:
     """The canonical remote id of an href: its path, percent-decoded."""
-    return unquote(urlsplit(href.strip()).path)
+    href = href.strip()
+    if href[:1] == "/" and href[1:2] != "/" and not _NOT_PLAIN.intersection(href):
+        return unquote(href)  # already a bare path: what urlsplit would return as its path
+    return unquote(urlsplit(href).path)
 
 
 def propfind_body(props: Iterable[str]) -> bytes:
@@ -99,24 +114,34 @@ def parse_multistatus(body: bytes) -> Multistatus:
         raise MalformedResponse(f"unreadable server answer: {exc}") from None
     if root is None or root.tag != f"{{{DAV}}}multistatus":
         raise MalformedResponse("the server's answer is not a WebDAV multistatus")
+    # The children are walked directly (not found by path): a first sync parses tens of
+    # thousands of responses, and each namespaced find() costs a path lookup. The same elements
+    # are taken as find()/findall() would: the first href, status and prop, every propstat.
     out: list[Response] = []
-    for resp in root.findall("D:response", NS):
-        href_el = resp.find("D:href", NS)
+    for resp in root.iterchildren(_RESPONSE):
+        href_el = resp.find(_HREF)
         if href_el is None or not (href_el.text or "").strip():
             continue
-        r = Response(href_path(href_el.text or ""), _status(resp.find("D:status", NS)))
-        for ps in resp.findall("D:propstat", NS):
-            code = _status(ps.find("D:status", NS))
+        status_el = None
+        propstats = []
+        for child in resp:
+            if child.tag == _PROPSTAT:
+                propstats.append(child)
+            elif child.tag == _STATUS and status_el is None:
+                status_el = child
+        r = Response(href_path(href_el.text or ""), _status(status_el))
+        for ps in propstats:
+            code = _status(ps.find(_STATUS))
             if code is not None and not 200 <= code < 300:
                 continue
-            prop = ps.find("D:prop", NS)
+            prop = ps.find(_PROP)
             if prop is None:
                 continue
             for el in prop:
                 if isinstance(el.tag, str):
                     r.props[el.tag] = el
         out.append(r)
-    tok = root.find("D:sync-token", NS)
+    tok = root.find(_SYNC_TOKEN)
     return Multistatus(out, (tok.text or "").strip() if tok is not None else None)
 
 
@@ -141,7 +166,13 @@ def hrefs_in(prop: etree._Element | None) -> list[str]:
 def _status(el: etree._Element | None) -> int | None:
     if el is None or not el.text:
         return None
-    parts = el.text.split()
+    return _status_code(el.text)
+
+
+@lru_cache(maxsize=64)
+def _status_code(line: str) -> int | None:
+    """The code of a status line ("HTTP/1.1 200 OK"); servers repeat a handful of lines."""
+    parts = line.split()
     try:
         return int(parts[1])
     except (IndexError, ValueError):
