@@ -1,9 +1,11 @@
-"""``carecal docplanner book|move|cancel|confirm|presence|conflicts``.
+"""``carecal docplanner book|move|cancel|confirm|presence|conflicts|actions|retry|discard``.
 
 Main thread; disk I/O and network on a private event loop. Each action is queued durably
 first (services.docplanner_actions) and then sent at once; when Docplanner cannot be reached
 it stays queued for the next ``carecal sync`` (exit 0, a line says so). A refused action is
-reported on stderr (exit 1). Output names booking ids and times, never patient data.
+reported on stderr (exit 1) and parked: ``actions`` lists it, ``retry`` sends it again,
+``discard`` gives it up (kept for the record). Output names booking ids and times, never
+patient data.
 """
 
 from __future__ import annotations
@@ -135,4 +137,64 @@ def conflicts(session: Session, args: argparse.Namespace) -> int:
         write_line(acts.conflict_line(c, zone))
     if not found:
         write_line("No double bookings.")
+    return EXIT_OK
+
+
+def list_queued(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner actions [--all]``: the actions still open (waiting or refused), or all."""
+    rows = acts.list_actions(session.repo, include_all=args.all)
+    zone = _zone(session)
+    if args.format == "json":
+        write_json(
+            [
+                {
+                    "seq": r.action.seq,
+                    "account": r.account,
+                    "kind": r.action.kind,
+                    "booking": r.action.booking_id,
+                    "state": r.action.state,
+                    "attempted": r.action.attempted,
+                    "what": r.what,
+                    "error": r.action.error,
+                    "result": r.action.result_id,
+                    "created": _stamp(r.action.created_at, zone),
+                    "done": _stamp(r.action.done_at, zone),
+                }
+                for r in rows
+            ]
+        )
+        return EXIT_OK
+    for r in rows:
+        state = {"pending": "waiting", "parked": "REFUSED"}.get(r.action.state, r.action.state)
+        line = f"{r.action.seq:>5}  {state:<9}  {r.what}"
+        if r.reason:
+            line += f" — {r.reason}"
+        write_line(line)
+    if not rows:
+        write_line("No Docplanner actions." if args.all else "Nothing waiting or refused.")
+    elif any(r.action.state == "parked" for r in rows):
+        write_line("Refused ones wait for you: carecal docplanner retry SEQ | discard SEQ")
+    return EXIT_OK
+
+
+def _stamp(when: datetime | None, zone: ZoneInfo) -> str | None:
+    return when.astimezone(zone).isoformat() if when is not None else None
+
+
+def retry(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner retry SEQ``: a refused action queued again and sent at once."""
+    action = acts.retry_action(session.repo, args.seq)
+    account = next(
+        (a for a in dpc.docplanner_accounts(session.repo) if a.id == action.account_id), None
+    )
+    if account is None:
+        write_line(f"Queued again (action {action.seq}); it goes out at the next sync.")
+        return EXIT_OK
+    return _send_now(session, account, action.seq)
+
+
+def discard(session: Session, args: argparse.Namespace) -> int:
+    """``docplanner discard SEQ``: give up a refused action (kept for the record)."""
+    action = acts.discard_action(session.repo, args.seq)
+    write_line(f"Discarded action {action.seq}; it will not be sent.")
     return EXIT_OK

@@ -94,9 +94,10 @@ def add_docplanner_commands(sub: Any, plain: argparse.ArgumentParser, listing: A
 
 
 def add_docplanner_actions(da: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
-    """``docplanner book|move|cancel|confirm|presence|conflicts``. Each action is queued
-    first, then sent at once when Docplanner answers (else at the next ``carecal sync``);
-    a call whose answer was lost is checked by listing the day before it is tried again.
+    """``docplanner book|move|cancel|confirm|presence|conflicts|actions|retry|discard``. Each
+    action is queued first, then sent at once when Docplanner answers (else at the next
+    ``carecal sync``); a call whose answer was lost is checked by listing the day before it is
+    tried again. One Docplanner refused waits (``actions``) to be retried or discarded.
     Any thread."""
     from carecal.cli.timeparse import parse_datetime_text
 
@@ -141,3 +142,20 @@ def add_docplanner_actions(da: Any, plain: argparse.ArgumentParser, listing: Any
         help="double bookings (Docplanner bookings over busy time), with free starts to move to",
     )
     account(cs)
+    ac = da.add_parser(
+        "actions",
+        parents=[listing],
+        help="queued actions still waiting or refused by Docplanner (--all: every one)",
+    )
+    ac.add_argument("--all", action="store_true", help="also the done and discarded ones")
+    ac.add_argument(
+        "--json", dest="format", action="store_const", const="json", help="same as --format json"
+    )
+    rt = da.add_parser(
+        "retry", parents=[plain], help="queue an action Docplanner refused again and send it"
+    )
+    rt.add_argument("seq", type=int, metavar="SEQ", help="the action's number (see actions)")
+    dc = da.add_parser(
+        "discard", parents=[plain], help="give up an action Docplanner refused (kept, not sent)"
+    )
+    dc.add_argument("seq", type=int, metavar="SEQ", help="the action's number (see actions)")

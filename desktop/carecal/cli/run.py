@@ -77,6 +77,9 @@ _COMMANDS: dict[tuple[str, str | None], tuple[str, str]] = {
     ("docplanner", "confirm"): ("cmd_docplanner_actions", "confirm"),
     ("docplanner", "presence"): ("cmd_docplanner_actions", "presence"),
     ("docplanner", "conflicts"): ("cmd_docplanner_actions", "conflicts"),
+    ("docplanner", "actions"): ("cmd_docplanner_actions", "list_queued"),
+    ("docplanner", "retry"): ("cmd_docplanner_actions", "retry"),
+    ("docplanner", "discard"): ("cmd_docplanner_actions", "discard"),
 }
 
 

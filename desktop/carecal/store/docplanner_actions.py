@@ -33,6 +33,8 @@ class QueuedAction:
     attempted: bool
     error: str | None
     result_id: str | None
+    created_at: datetime | None = None
+    done_at: datetime | None = None  # when it was done, parked or discarded
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +49,30 @@ class Conflict:
     proposals: list[datetime]
 
 
-_ACT = "seq, account_id, kind, booking_id, address_id, payload, state, attempted, error, result_id"
+_ACT = (
+    "seq, account_id, kind, booking_id, address_id, payload, state, attempted, error, result_id, "
+    "created_at, done_at"
+)
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _action(r: Sequence[Any]) -> QueuedAction:
     return QueuedAction(
-        r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], bool(r[7]), r[8], r[9]
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        r[4],
+        json.loads(r[5]),
+        r[6],
+        bool(r[7]),
+        r[8],
+        r[9],
+        _when(r[10]),
+        _when(r[11]),
     )
 
 
@@ -122,13 +142,52 @@ class ActionStore:
             (state, error, result_id, _iso(now), seq),
         )
 
+    def in_states(self, states: Sequence[str], limit: int = 500) -> list[QueuedAction]:
+        """The newest ``limit`` actions of every account in one of ``states``, oldest first."""
+        marks = ", ".join("?" for _ in states)
+        rows = self.db.execute(
+            f"SELECT {_ACT} FROM docplanner_actions WHERE state IN ({marks}) "
+            "ORDER BY seq DESC LIMIT ?",
+            (*states, limit),
+        ).fetchall()
+        return [_action(r) for r in reversed(rows)]
+
+    def everything(self, limit: int = 500) -> list[QueuedAction]:
+        """The newest ``limit`` actions of every account, whatever their state, oldest first."""
+        rows = self.db.execute(
+            f"SELECT {_ACT} FROM docplanner_actions ORDER BY seq DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [_action(r) for r in reversed(rows)]
+
+    def requeue(self, seq: int) -> bool:
+        """A parked action back to pending (its ``attempted`` mark kept: a call whose answer
+        was lost is still checked by listing first); whether it was parked."""
+        cursor = self.db.execute(
+            "UPDATE docplanner_actions SET state = 'pending', error = NULL, done_at = NULL "
+            "WHERE seq = ? AND state = 'parked'",
+            (seq,),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def discard(self, seq: int, now: datetime) -> bool:
+        """A parked action set aside for good (kept, with its error, for the record); whether
+        it was parked."""
+        cursor = self.db.execute(
+            "UPDATE docplanner_actions SET state = 'discarded', done_at = ? "
+            "WHERE seq = ? AND state = 'parked'",
+            (_iso(now), seq),
+        )
+        return bool(cursor.rowcount == 1)
+
     # --- conflicts ----------------------------------------------------------------------------
 
-    def conflicts(self, account_id: str) -> list[Conflict]:
+    def conflicts(self, account_id: str | None = None) -> list[Conflict]:
+        """The flagged double bookings of an account (of every account with None), by start."""
+        where = "" if account_id is None else "WHERE account_id = ? "
         rows = self.db.execute(
             "SELECT account_id, booking_id, event_id, start_utc, end_utc, proposals "
-            "FROM docplanner_conflicts WHERE account_id = ? ORDER BY start_utc",
-            (account_id,),
+            f"FROM docplanner_conflicts {where}ORDER BY start_utc",
+            () if account_id is None else (account_id,),
         ).fetchall()
         return [
             Conflict(
