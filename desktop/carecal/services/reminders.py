@@ -47,6 +47,8 @@ class Notice:
     title: str
     body: str
     video_url: str = ""
+    start: datetime | None = None  # the visit's, for "before" notices (when video opens)
+    end: datetime | None = None
 
 
 def parse_clock(text: str) -> time | None:
@@ -124,7 +126,7 @@ def _before(
     body = f"{_hhmm(occ.start, zone)}–{_hhmm(occ.end, zone)} ({when})"
     if where:
         body += f" · {where}"
-    return Notice(key, "before", label(event), body, video)
+    return Notice(key, "before", label(event), body, video, _instant(occ.start), _instant(occ.end))
 
 
 def gaps(

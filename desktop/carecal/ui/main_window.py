@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QPoint, Qt, QTimer
@@ -37,6 +38,9 @@ from carecal.ui.operations import Operations, undo_button
 from carecal.ui.sync_controls import SyncControls
 from carecal.ui.weekview import WeekView
 
+if TYPE_CHECKING:
+    from carecal.ui.double_bookings import DoubleBookingsWindow
+
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +67,7 @@ class MainWindow(QMainWindow):
             self.ops, self, on_delete=self.delete_occurrence, read_only=self._read_only
         )
         self.patients_window: QWidget | None = None
+        self.double_bookings: DoubleBookingsWindow | None = None
         self.front_desk = FrontDeskWindows(ctx, self, self.ops)
 
         self.toolbar = Toolbar()
@@ -188,6 +193,9 @@ class MainWindow(QMainWindow):
         self.front_desk.add_menu_items(tools)
         tools.addSeparator()
         self.sync = SyncControls(self.ctx, self, tools, self.ops.fail)
+        self._action("Docplanner &double bookings…", None, self.open_double_bookings, tools)
+        if self.ctx.sync is not None:
+            self.ctx.sync.finished.connect(lambda _result: self._reload_double_bookings())
 
     # ---- navigation ---------------------------------------------------------------------
     def _today(self) -> date:
@@ -405,6 +413,25 @@ class MainWindow(QMainWindow):
         self.patients_window.show()
         self.patients_window.raise_()
 
+    def open_double_bookings(self) -> DoubleBookingsWindow:
+        """The Docplanner double bookings and refused actions (Tools menu, or a notification)."""
+        from carecal.ui.double_bookings import DoubleBookingsWindow
+
+        if self.double_bookings is None:
+            self.double_bookings = DoubleBookingsWindow(
+                self.ctx, self, sync_now=self.sync.sync_now, on_error=self.ops.fail
+            )
+        else:
+            self.double_bookings.reload()
+        self.double_bookings.show()
+        self.double_bookings.raise_()
+        self.double_bookings.activateWindow()
+        return self.double_bookings
+
+    def _reload_double_bookings(self) -> None:
+        if self.double_bookings is not None and self.double_bookings.isVisible():
+            self.double_bookings.reload()
+
     def open_settings(self) -> None:
         from carecal.ui.settings_dialog import open_settings
 
@@ -440,4 +467,6 @@ class MainWindow(QMainWindow):
         if self.patients_window is not None:
             self.patients_window.close()
         self.front_desk.close()
+        if self.double_bookings is not None:
+            self.double_bookings.close()
         super().closeEvent(event)
