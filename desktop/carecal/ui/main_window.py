@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self.sync = SyncControls(self.ctx, self, tools, self.ops.fail)
         self._action("Docplanner &double bookings…", None, self.open_double_bookings, tools)
         if self.ctx.sync is not None:
-            self.ctx.sync.finished.connect(lambda _result: self._reload_double_bookings())
+            self.ctx.sync.finished.connect(self._reload_double_bookings)
 
     # ---- navigation ---------------------------------------------------------------------
     def _today(self) -> date:
@@ -428,7 +428,7 @@ class MainWindow(QMainWindow):
         self.double_bookings.activateWindow()
         return self.double_bookings
 
-    def _reload_double_bookings(self) -> None:
+    def _reload_double_bookings(self, _result: object = None) -> None:
         if self.double_bookings is not None and self.double_bookings.isVisible():
             self.double_bookings.reload()
 

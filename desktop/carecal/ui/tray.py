@@ -240,6 +240,7 @@ class ReminderTray(QObject):
         self.shown: list[Notice] = []
         self._video: Notice | None = None  # the last video visit announced (the tray menu's)
         self._click: Click | None = None  # what clicking the last tray message does
+        self._open_double_bookings: Click | None = None
         if use_tray is None:
             use_tray = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray: QSystemTrayIcon | None = None
@@ -336,7 +337,13 @@ class ReminderTray(QObject):
     def watch_sync(self, runner: SyncRunner, open_window: Click) -> None:
         """After each cycle, announce the double bookings it newly flagged; opening the message
         runs ``open_window`` (the double-bookings window)."""
-        runner.finished.connect(lambda result: self.announce(result, open_window))
+        self._open_double_bookings = open_window
+        # A bound method of this QObject: the worker thread's signal is queued to the GUI thread.
+        runner.finished.connect(self._cycle_finished)
+
+    def _cycle_finished(self, result: CycleResult) -> None:
+        if self._open_double_bookings is not None:
+            self.announce(result, self._open_double_bookings)
 
     def announce(self, result: CycleResult, open_window: Click) -> None:
         """Show one message about ``result``'s new double bookings (none: nothing)."""
