@@ -14,6 +14,8 @@ is cleared with ``DELETE slots/{date}``. What was published is remembered per da
 (``docplanner_published``): a day is sent again only when its computed slots differ, so an
 edit anywhere (a Google event, a local appointment, new working hours) re-publishes just the
 days it touched, at the next sync; while offline the difference simply stays until then.
+Docplanner ignores a PUT identical to one it took less than 3 minutes before, so a day changed
+and changed back within minutes (an undo) is sent written differently (``_fresh_body``).
 Addresses in breaks mode (services.docplanner_breaks) get no slots from here.
 
 Threads: ``plan`` runs on the Repository's thread (disk I/O); ``publish`` is a coroutine on
@@ -24,7 +26,8 @@ TransientError (days not sent stay pending); a day Docplanner refuses is reporte
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
 HORIZON = timedelta(weeks=12)
 MAX_DAYS = 84
 MINUTE = timedelta(minutes=1)
+# Docplanner ignores a PUT identical to one it took less than 3 minutes before; a margin on top.
+TWIN_WINDOW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ class PublishOutcome:
     plans: list[DayPlan] = field(default_factory=list)
     sent: int = 0
     cleared: int = 0
+    deferred: int = 0  # days whose body Docplanner would ignore as a twin: next cycle
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -239,6 +245,33 @@ class Publisher:
             slots.append(self._slot(cursor, cover_end, []))
         return {"slots": slots}
 
+    def _fresh_body(self, plan: DayPlan) -> dict[str, Any] | None:
+        """``body(plan)``, unless Docplanner took an identical body in the last few minutes and
+        would ignore it (an edit undone quickly sends the earlier day again): then the same
+        slots written differently, one of the ranges without services split in two (both
+        halves delete, so the day means the same). None when there is no such range: the
+        day waits for the next cycle."""
+        body = self.body(plan)
+        recent = self.store.recent_puts(
+            self.account.id, plan.address_id, self.clock() - TWIN_WINDOW
+        )
+        if _digest(body) not in recent:
+            return body
+        slots = body["slots"]
+        gaps = [i for i, slot in enumerate(slots) if not slot["address_services"]]
+        for i in gaps:
+            start = datetime.fromisoformat(slots[i]["start"])
+            end = datetime.fromisoformat(slots[i]["end"])
+            for minutes in range(1, 6):
+                cut = start + timedelta(minutes=minutes)
+                if end - cut < MINUTE:
+                    break
+                halves = [self._slot(start, cut, []), self._slot(cut, end, [])]
+                variant = {"slots": [*slots[:i], *halves, *slots[i + 1 :]]}
+                if _digest(variant) not in recent:
+                    return variant
+        return None
+
     def _slot(
         self, start: datetime, end: datetime, services: list[dict[str, Any]]
     ) -> dict[str, Any]:
@@ -267,7 +300,15 @@ class Publisher:
                     await self.api.send("DELETE", f"{path}/slots/{plan.day.isoformat()}")
                     outcome.cleared += 1
                 else:
-                    await self.api.send("PUT", f"{path}/slots", self.body(plan))
+                    body = self._fresh_body(plan)
+                    if body is None:
+                        outcome.deferred += 1  # stays changed: the next cycle sends it
+                        continue
+                    await self.api.send("PUT", f"{path}/slots", body)
+                    now = self.clock()
+                    self.store.note_put(
+                        self.account.id, plan.address_id, _digest(body), now, now - TWIN_WINDOW
+                    )
                     outcome.sent += 1
             except (AuthExpired, TransientError):
                 raise
@@ -283,6 +324,10 @@ class Publisher:
                 self.clock(),
             )
         return outcome
+
+
+def _digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def diff_lines(plans: Sequence[DayPlan]) -> list[str]:

@@ -521,6 +521,28 @@ class DocplannerStore:
             (account_id, address_id, day, digest, slots, _iso(now)),
         )
 
+    def recent_puts(self, account_id: str, address_id: str, since: datetime) -> set[str]:
+        """Digests of the slot bodies sent for an address at or after ``since``."""
+        rows = self.db.execute(
+            "SELECT digest FROM docplanner_recent_puts WHERE account_id = ? AND address_id = ? "
+            "AND sent_at >= ?",
+            (account_id, address_id, _iso(since)),
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def note_put(
+        self, account_id: str, address_id: str, digest: str, now: datetime, keep_since: datetime
+    ) -> None:
+        """Remember a slot body sent at ``now``; forget the ones sent before ``keep_since``."""
+        self.db.execute(
+            "DELETE FROM docplanner_recent_puts WHERE account_id = ? AND sent_at < ?",
+            (account_id, _iso(keep_since)),
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO docplanner_recent_puts VALUES (?, ?, ?, ?)",
+            (account_id, address_id, digest, _iso(now)),
+        )
+
     def forget_published(
         self, account_id: str, address_id: str | None = None, day: str | None = None
     ) -> None:

@@ -30,6 +30,13 @@ _STATEMENTS = (
     PRIMARY KEY (account_id, break_id)
 )""",
     "CREATE INDEX docplanner_own_breaks_address ON docplanner_own_breaks(account_id, address_id)",
+    """CREATE TABLE docplanner_recent_puts (
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    address_id TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    sent_at    TEXT NOT NULL,
+    PRIMARY KEY (account_id, address_id, digest)
+)""",
 )
 
 
