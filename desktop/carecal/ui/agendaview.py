@@ -1,16 +1,35 @@
-"""Agenda view: the coming days as a readable list (GUI thread only)."""
+"""Agenda view: the coming days as a readable list (GUI thread only).
+
+A row shows a video visit's camera glyph and its "Join video" button, and a Docplanner
+booking's source badge and payment state; the view recounts the payment minutes and the join
+window every 30 s from its clock.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
+from carecal.services.video import join_link
+from carecal.ui.booking_badges import (
+    JoinVideoButton,
+    OpenUrl,
+    PaymentPill,
+    camera_pixmap,
+    occurrence_span,
+    source_badge,
+)
 from carecal.ui.cards import fmt_time
+from carecal.ui.context import system_now
 from carecal.ui.loader import ViewData
+from carecal.ui.tray import open_in_browser
+
+REFRESH_MS = 30_000
 
 _STATUS_COLORS = {
     AppointmentStatus.SCHEDULED: ("#f3f4f6", "#4b5563"),
@@ -63,7 +82,13 @@ class AgendaRow(QFrame):
     activated = Signal(object)
     context_requested = Signal(object, object)  # Occurrence, global QPoint
 
-    def __init__(self, occ: Occurrence, data: ViewData) -> None:
+    def __init__(
+        self,
+        occ: Occurrence,
+        data: ViewData,
+        now: datetime | None = None,
+        open_url: OpenUrl = open_in_browser,
+    ) -> None:
         super().__init__()
         self.occ = occ
         self.setObjectName("AgendaRow")
@@ -95,7 +120,19 @@ class AgendaRow(QFrame):
             title.setFont(f)
         sub = QLabel("  ·  ".join(agenda_details(occ, data)))
         sub.setObjectName("AgendaDetails")
-        text.addWidget(title)
+        self.video_mark: QLabel | None = None
+        title_row = QHBoxLayout()
+        title_row.setSpacing(6)
+        title_row.setContentsMargins(0, 0, 0, 0)
+        if ev.mode is VisitMode.VIDEO:
+            self.video_mark = QLabel()
+            self.video_mark.setObjectName("VideoMark")
+            self.video_mark.setPixmap(camera_pixmap("#4b5563"))
+            self.video_mark.setToolTip("Video visit")
+            title_row.addWidget(self.video_mark)
+        title_row.addWidget(title)
+        title_row.addStretch(1)
+        text.addLayout(title_row)
         text.addWidget(sub)
         lay.addWidget(time_label)
         lay.addWidget(bar)
@@ -111,6 +148,15 @@ class AgendaRow(QFrame):
             clash.setToolTip("Changed here and on the server: open Tools > Conflicts")
             clash.setStyleSheet("background:#fef3c7; color:#b45309;")
             lay.addWidget(clash)
+        info = data.booking_of(occ)
+        self.source: QLabel | None = None
+        self.payment: PaymentPill | None = None
+        if info is not None:
+            self.source = source_badge(info)
+            lay.addWidget(self.source)
+            if info.payment != "none":
+                self.payment = PaymentPill(info, data.tz)
+                lay.addWidget(self.payment)
         self.pill: QLabel | None = None
         if shows_status(occ):
             bg, fg = _STATUS_COLORS[ev.status]
@@ -119,10 +165,24 @@ class AgendaRow(QFrame):
             border = "1px solid #fca5a5" if ev.status is AppointmentStatus.NO_SHOW else "none"
             self.pill.setStyleSheet(f"background:{bg}; color:{fg}; border:{border};")
             lay.addWidget(self.pill)
+        self.join: JoinVideoButton | None = None
+        link = join_link(ev)
+        if link and ev.status is not AppointmentStatus.CANCELLED:
+            self.join = JoinVideoButton(open_url)
+            self.join.link, self.join.span = link, occurrence_span(occ, data.tz)
+            lay.addWidget(self.join)
+        self.refresh(now or system_now())
         if ev.status is AppointmentStatus.CANCELLED:
             # Faded as a whole, so a cancelled visit never reads as a booked one.
             for label in (time_label, title, sub):
                 label.setStyleSheet("color: #9ca3af;")
+
+    def refresh(self, now: datetime) -> None:
+        """Recount the payment minutes and the join window for ``now``."""
+        if self.payment is not None:
+            self.payment.refresh(now)
+        if self.join is not None:
+            self.join.refresh(now)
 
     def set_selected(self, on: bool) -> None:
         self.setProperty("selected", on)
@@ -146,14 +206,34 @@ class AgendaView(QScrollArea):
     selection_changed = Signal(object)
     context_requested = Signal(object, object)  # Occurrence, global QPoint
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        clock: Callable[[], datetime] = system_now,
+        open_url: OpenUrl = open_in_browser,
+    ) -> None:
+        """``clock``: the session's clock; ``open_url``: hands a video link to the browser
+        (tests put a recorder there)."""
         super().__init__(parent)
         self.setObjectName("AgendaView")
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.rows: list[AgendaRow] = []
         self.selected_key: tuple[str, str] | None = None
+        self.clock = clock
+        self.open_url = open_url
         self.setWidget(QWidget())
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+
+    def tick(self) -> None:
+        """Recount every row's payment minutes and join window from the clock. GUI thread."""
+        now = self.clock()
+        for row in self.rows:
+            row.refresh(now)
 
     def set_data(self, first_day: date, days: int, data: ViewData, now: datetime) -> None:
         body = QWidget()
@@ -184,7 +264,7 @@ class AgendaView(QScrollArea):
             head.setProperty("today", day == today)
             lay.addWidget(head)
             for occ in items:
-                row = AgendaRow(occ, data)
+                row = AgendaRow(occ, data, now, self.open_url)
                 row.clicked.connect(self._on_click)
                 row.activated.connect(self.open_requested.emit)
                 row.context_requested.connect(self._on_context)

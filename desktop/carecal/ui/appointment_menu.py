@@ -2,6 +2,7 @@
 
 Open, the visit's status, the video link and Delete, for the one occurrence under the pointer
 (or the selected one, from the keyboard). A status set here applies to that occurrence only.
+"Join video" follows the views' rule: enabled from an hour before the visit until its end.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from PySide6.QtCore import QPoint, QUrl
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMenu, QWidget
 
-from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
+from carecal.domain.models import AppointmentStatus, Occurrence
+from carecal.services.video import can_join, join_hint, join_link
+from carecal.ui.booking_badges import occurrence_span
 from carecal.ui.operations import Operations
 
 UrlOpener = Callable[[QUrl], bool]
@@ -29,8 +32,7 @@ MENU_STATUSES = (
 
 def video_link(occ: Occurrence) -> str:
     """The link to join, for a video visit that has one ("" otherwise)."""
-    ev = occ.event
-    return ev.video_url.strip() if ev.mode is VisitMode.VIDEO else ""
+    return join_link(occ.event)
 
 
 class AppointmentMenu:
@@ -53,6 +55,7 @@ class AppointmentMenu:
 
     def build(self, occ: Occurrence) -> QMenu:
         """The menu for ``occ`` (not shown). GUI thread."""
+        now = self.ops.ctx.clock()
         menu = QMenu(self.parent)
         menu.setObjectName("AppointmentMenu")
         # Greyed entries must read as unavailable (the theme styles only enabled items).
@@ -77,6 +80,11 @@ class AppointmentMenu:
         link = video_link(occ)
         join = menu.addAction("Join video")
         join.setEnabled(bool(link))
+        if link:
+            start, end = occurrence_span(occ)
+            join.setEnabled(can_join(start, end, now))
+            join.setToolTip(join_hint(start, end, now))
+            menu.setToolTipsVisible(True)
         join.triggered.connect(lambda: self._join(link))
         copy = menu.addAction("Copy video link")
         copy.setEnabled(bool(link))

@@ -18,7 +18,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
 
 from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
+from carecal.services.docplanner_info import BookingInfo
 from carecal.ui import theme
+from carecal.ui.booking_badges import draw_booking_marks, marks_width
 from carecal.ui.cards import detail_lines, draw_badge, draw_glyphs, fmt_time, status_glyph_width
 
 _TOP = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
@@ -109,6 +111,7 @@ class CardLayout:
     outline_pen: QPen | None  # the dashed outline of cancelled and no-show cards
     double_booked: bool
     conflict: bool = False  # open in the conflict inbox: a "sync conflict" badge
+    booking: BookingInfo | None = None  # a Docplanner booking: its marks in the glyph row
 
 
 def layout_card(
@@ -122,8 +125,10 @@ def layout_card(
     conflict: bool = False,
     start: datetime | None = None,
     end: datetime | None = None,
+    booking: BookingInfo | None = None,
 ) -> CardLayout:
-    """Lay out a timed appointment card in ``rect``: colour bar, title, time, patient, status."""
+    """Lay out a timed appointment card in ``rect``: colour bar, title, time, patient, status
+    (and the Docplanner marks of ``booking``)."""
     ev = occ.event
     pal = card_palette(base_color)
     cancelled = ev.status is AppointmentStatus.CANCELLED
@@ -134,7 +139,7 @@ def layout_card(
     if cancelled or no_show:
         pen = QPen(pal.bar if cancelled else theme.BADGE, 1, Qt.PenStyle.DashLine)
     inner = rect.adjusted(8, 3, -5, -2)
-    glyph_w = status_glyph_width(occ)
+    glyph_w = status_glyph_width(occ) + marks_width(booking)
     bold = fonts.bold_struck if cancelled else fonts.bold
     small = fonts.small
     fm_b, fm_s = fonts.fm_b, fonts.fm_s
@@ -200,6 +205,7 @@ def layout_card(
         outline_pen=pen,
         double_booked=double_booked,
         conflict=conflict,
+        booking=booking,
     )
 
 
@@ -234,6 +240,9 @@ def draw_card(p: QPainter, lay: CardLayout, *, selected: bool = False) -> None:
     ev = lay.occ.event
     if ev.status is AppointmentStatus.COMPLETED or ev.mode is not VisitMode.IN_PERSON:
         draw_glyphs(p, lay.glyph_at.x(), lay.glyph_at.y(), lay.occ, text)
+    if lay.booking is not None:
+        right = lay.glyph_at.x() - status_glyph_width(lay.occ)
+        draw_booking_marks(p, right, lay.glyph_at.y() - 0.5, lay.booking)
     p.setOpacity(opacity)
     if lay.double_booked:
         draw_badge_cached(p, QPointF(lay.rect.right() - 3, lay.rect.top() + 3))
@@ -305,6 +314,7 @@ def paint_card(
     start: datetime | None = None,
     end: datetime | None = None,
     font: QFont,
+    booking: BookingInfo | None = None,
 ) -> None:
     """Lay out and paint one card at once (for the few cards not worth keeping a layout of)."""
     lay = layout_card(
@@ -316,5 +326,6 @@ def paint_card(
         double_booked=double_booked,
         start=start,
         end=end,
+        booking=booking,
     )
     draw_card(p, lay, selected=selected)

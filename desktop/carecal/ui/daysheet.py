@@ -54,10 +54,12 @@ td.nowrap { white-space: nowrap; }
 th { white-space: nowrap; }
 td.blocked { color: #6b7280; font-style: italic; }
 td.box { width: 28px; text-align: center; color: #6b7280; font-size: 13pt; }
+span.video { color: #1d4ed8; font-weight: bold; }
 .foot { color: #6b7280; font-size: 8pt; }
 """
 
 PAGE_MM = QSizeF(210, 297)
+VIDEO_WHERE = "Video"  # what services.daysheet puts in ``SheetRow.where`` for a video visit
 MARGIN_MM = 14
 
 
@@ -79,7 +81,7 @@ def sheet_html(sheet: DaySheet) -> str:
         who = "<br/>".join(escape(n) for n in r.who)
         rows.append(
             f"<tr><td class='time'>{when}</td><td>{who}</td><td>{escape(r.service)}</td>"
-            f"<td>{escape(r.where)}</td><td class='nowrap'>{escape(r.status)}</td>"
+            f"<td>{_where_html(r.where)}</td><td class='nowrap'>{escape(r.status)}</td>"
             "<td class='box'>☐</td></tr>"
         )
     if not rows:
@@ -95,6 +97,14 @@ def sheet_html(sheet: DaySheet) -> str:
         f"<p class='foot'>Names shown: {escape(sheet.names.label)} · {escape(sheet.printed)} "
         "· Carecal</p></body></html>"
     )
+
+
+def _where_html(where: str) -> str:
+    """The "Where" cell: a video visit marked as the screen's cards mark it, so the front desk
+    does not wait at the door for a patient who joins from home."""
+    if where == VIDEO_WHERE:
+        return "<span class='video'>&#9654;&nbsp;Video visit</span>"
+    return escape(where)
 
 
 def sheet_document(sheet: DaySheet) -> QTextDocument:

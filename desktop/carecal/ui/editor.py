@@ -3,6 +3,10 @@
 The dialog never writes: it validates its fields inline and hands back an ``EditorResult`` (the
 new event, or the changed fields of an existing occurrence, plus any quick-created patients) for
 the caller to store on the database lane.
+
+An appointment booked through Docplanner shows where it came from and its visit payment, the
+minutes left recounted every 30 s from the session's clock; a video visit has "Join video" next
+to its link, enabled from an hour before the start until the end.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QDate, QStringListModel, Qt, QTime
+from PySide6.QtCore import QDate, QStringListModel, Qt, QTime, QTimer
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,6 +32,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTimeEdit,
     QVBoxLayout,
@@ -43,11 +49,21 @@ from carecal.domain.models import (
     VisitMode,
     new_id,
 )
+from carecal.services.docplanner_info import BookingInfo
+from carecal.ui.booking_badges import (
+    JoinVideoButton,
+    OpenUrl,
+    PaymentPill,
+    booking_summary,
+    docplanner_pixmap,
+)
+from carecal.ui.context import system_now
 from carecal.ui.participants_table import ParticipantsTable
 from carecal.ui.qtconv import to_date, to_time
 from carecal.ui.recurrence_editor import RecurrenceEditor
 
 PatientSearch = Callable[[str, Callable[[list[Patient]], None]], None]
+REFRESH_MS = 30_000  # the payment countdown and the join window
 
 REMINDERS = (
     ("None", None),
@@ -89,13 +105,22 @@ class AppointmentEditor(QDialog):
         start: datetime | None = None,
         end: datetime | None = None,
         find_patients: PatientSearch | None = None,
+        booking: BookingInfo | None = None,
+        clock: Callable[[], datetime] = system_now,
+        open_url: OpenUrl | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """``patients``: those the dialog must name at once (the appointment's own);
-        ``find_patients(text, on_done)``: looks patients up as the user types (may answer later).
+        ``find_patients(text, on_done)``: looks patients up as the user types (may answer later);
+        ``booking``: the appointment's Docplanner booking, if any; ``clock``: the session's
+        clock; ``open_url``: hands the video link to the browser (None: "Join video" does
+        nothing, for dialogs that cannot open links).
         """
         super().__init__(parent)
         self.find_patients = find_patients
+        self.booking = booking
+        self.clock = clock
+        self.open_url = open_url
         self.setWindowTitle("New appointment" if occ is None else "Edit appointment")
         self.setMinimumWidth(560)
         self.tz, self.occ = tz, occ
@@ -108,10 +133,15 @@ class AppointmentEditor(QDialog):
         if occ is not None:
             self._load(occ)
         else:
-            s = start or datetime.now(tz).replace(minute=0, second=0, microsecond=0)
+            s = start or self.clock().astimezone(tz).replace(minute=0, second=0, microsecond=0)
             self._set_times(s.astimezone(tz), (end or s + timedelta(minutes=50)).astimezone(tz))
             self.recurrence.set_rule(None, s.astimezone(tz).date(), tz)
         self._sync_mode()
+        self.refresh_live()
+        self._live_timer = QTimer(self)
+        self._live_timer.setInterval(REFRESH_MS)
+        self._live_timer.timeout.connect(self.refresh_live)
+        self._live_timer.start()
         self.title.setFocus()
 
     # ---- construction -------------------------------------------------------------------
@@ -156,6 +186,8 @@ class AppointmentEditor(QDialog):
         self.mode.currentIndexChanged.connect(self._sync_mode)
         self.video_url = QLineEdit()
         self.video_url.setPlaceholderText("https://meet.example.com/…")
+        self.join_video = JoinVideoButton(self._open_link)
+        self.video_url.textChanged.connect(self._refresh_join)
         self.location = QLineEdit()
         self.status = QComboBox()
         for st in AppointmentStatus:
@@ -194,6 +226,10 @@ class AppointmentEditor(QDialog):
         wl.addLayout(r2)
         self.start_time.timeChanged.connect(self._start_changed)
         self._last_start = QTime(9, 0)
+        for edit in (self.start_date, self.end_date):
+            edit.dateChanged.connect(self._refresh_join)
+        for tedit in (self.start_time, self.end_time):
+            tedit.timeChanged.connect(self._refresh_join)
 
         self.recurrence = RecurrenceEditor()
         self.notes = QPlainTextEdit()
@@ -229,6 +265,7 @@ class AppointmentEditor(QDialog):
         mode_row = QHBoxLayout()
         mode_row.addWidget(self.mode)
         mode_row.addWidget(self.video_url, 1)
+        mode_row.addWidget(self.join_video)
         status_row = QHBoxLayout()
         status_row.addWidget(self.status, 1)
         status_row.addSpacing(6)
@@ -273,9 +310,90 @@ class AppointmentEditor(QDialog):
         lay.setContentsMargins(22, 18, 22, 16)
         lay.setSpacing(12)
         lay.addWidget(heading)
+        self.booking_box = self._booking_box()
+        lay.addWidget(self.booking_box)
         lay.addLayout(form)
         lay.addWidget(line)
         lay.addLayout(buttons)
+
+    def _booking_box(self) -> QFrame:
+        """The read-only Docplanner line: source, then the payment state in its colour."""
+        box = QFrame()
+        box.setObjectName("BookingBox")
+        box.setStyleSheet(
+            "QFrame#BookingBox { background: #f0fdfa; border: 1px solid #99f6e4;"
+            " border-radius: 8px; }"
+        )
+        row = QHBoxLayout(box)
+        row.setContentsMargins(10, 7, 10, 7)
+        row.setSpacing(8)
+        mark = QLabel()
+        mark.setPixmap(docplanner_pixmap())
+        self.booking_source = QLabel()
+        self.booking_source.setObjectName("BookingSource")
+        self.booking_source.setStyleSheet("color: #115e59;")
+        bold = self.booking_source.font()
+        bold.setWeight(QFont.Weight.DemiBold)
+        self.booking_source.setFont(bold)
+        row.addWidget(mark)
+        row.addWidget(self.booking_source)
+        self.booking_payment: PaymentPill | None = None
+        if self.booking is not None:
+            self.booking_source.setText(self.booking.source)
+            if self.booking.payment != "none":
+                self.booking_payment = PaymentPill(self.booking, self.tz)
+                row.addWidget(self.booking_payment)
+        # The line is read at a glance: the fields below give up width before it is cut.
+        for label in (self.booking_source, self.booking_payment):
+            if label is not None:
+                label.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Preferred)
+        row.addStretch(1)
+        box.setVisible(self.booking is not None)
+        return box
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Widen to what the booking line needs: the fixed minimum width would win over it, and
+        it is known only once the style sheet has set the line's fonts and padding."""
+        super().showEvent(event)
+        need = self.minimumSizeHint().width()
+        if need > self.minimumWidth():
+            self.setMinimumWidth(need)
+
+    def booking_text(self) -> str:
+        """What the Docplanner line says now ("" without a booking)."""
+        if self.booking is None:
+            return ""
+        return booking_summary(self.booking, self.clock())
+
+    def refresh_live(self) -> None:
+        """Recount the payment minutes and the join window from the clock (the dialog's timer
+        calls it every 30 s). GUI thread."""
+        now = self.clock()
+        if self.booking_payment is not None:
+            self.booking_payment.refresh(now)
+        self._refresh_join()
+
+    def _refresh_join(self) -> None:
+        video = self.mode.currentData() == VisitMode.VIDEO
+        self.join_video.setVisible(video)
+        link = self.video_url.text().strip() if video else ""
+        if link and not link.lower().startswith(("https://", "http://")):
+            link = ""
+        self.join_video.set_visit(link, self._field_span(), self.clock())
+
+    def _field_span(self) -> tuple[datetime, datetime] | None:
+        """The visit's start and end as the fields say (None for an all-day entry)."""
+        if self.all_day.isChecked():
+            return None
+        d0, d1 = to_date(self.start_date.date()), to_date(self.end_date.date())
+        t0, t1 = to_time(self.start_time.time()), to_time(self.end_time.time())
+        start = datetime.combine(d0, time(t0.hour, t0.minute), self.tz)
+        end = datetime.combine(d1, time(t1.hour, t1.minute), self.tz)
+        return (start, end) if end > start else None
+
+    def _open_link(self, link: str) -> None:
+        if self.open_url is not None:
+            self.open_url(link)
 
     # ---- loading ------------------------------------------------------------------------
     def _load(self, occ: Occurrence) -> None:
@@ -287,6 +405,7 @@ class AppointmentEditor(QDialog):
         self.price.setText("" if ev.price is None else f"{ev.price:.2f}")
         self._select_combo(self.mode, ev.mode)
         self.video_url.setText(ev.video_url)
+        self.video_url.setCursorPosition(0)  # show where the link goes, not its tail
         self.location.setText(ev.location)
         self.notes.setPlainText(ev.description)
         self._select_combo(self.status, ev.status)
@@ -384,6 +503,7 @@ class AppointmentEditor(QDialog):
 
     def _sync_mode(self) -> None:
         self.video_url.setEnabled(self.mode.currentData() == VisitMode.VIDEO)
+        self._refresh_join()
         timed = not self.all_day.isChecked()
         self.start_time.setVisible(timed)
         self.end_time.setVisible(timed)

@@ -16,6 +16,7 @@ from carecal.domain.models import (
     Settings,
     WorkingHours,
 )
+from carecal.services.docplanner_info import BookingInfo, booking_infos
 from carecal.sync.conflicts import list_conflicts
 from carecal.ui.context import UiContext
 
@@ -38,6 +39,11 @@ class ViewData:
     breaks: dict[date, list[Minutes]] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     conflicted: set[tuple[str, str]] = field(default_factory=set)  # (calendar id, uid) in inbox
+    bookings: dict[str, BookingInfo] = field(default_factory=dict)  # event id -> Docplanner
+
+    def booking_of(self, occ: Occurrence) -> BookingInfo | None:
+        """The appointment's current Docplanner booking, if it has one."""
+        return self.bookings.get(occ.event.id)
 
     def color_of(self, occ: Occurrence) -> str:
         """Service colour when the appointment has a service, else its calendar's colour."""
@@ -101,6 +107,8 @@ def load_view_data(
     data.double_booked = set(ctx.session.events.double_bookings(occs))
     data.conflicted = {(c.calendar_id, c.uid) for c in list_conflicts(repo)}
     data.services = {s.id: s for s in repo.list_services()}
+    # One batch query for the whole window: the cards never ask per paint.
+    data.bookings = booking_infos(repo, {o.event.id for o in occs})
     for pid in {pid for o in occs for pid in o.event.patient_ids()}:
         try:
             data.patients[pid] = repo.get_patient(pid)

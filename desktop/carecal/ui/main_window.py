@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar()
         self.week = WeekView()
         self.month = MonthView()
-        self.agenda = AgendaView()
+        self.agenda = AgendaView(clock=ctx.clock)
         self.stack = QStackedWidget()
         for w in (self.week, self.month, self.agenda):
             self.stack.addWidget(w)

@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QFont,
     QFontMetrics,
+    QHelpEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -18,12 +19,19 @@ from PySide6.QtGui import (
     QPen,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
-from carecal.domain.models import AppointmentStatus, Occurrence
+from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
+from carecal.services.docplanner_info import BookingInfo
 from carecal.ui import theme
+from carecal.ui.booking_badges import (
+    MARK,
+    draw_booking_marks,
+    marks_width,
+    occurrence_tooltip,
+)
 from carecal.ui.card_layout import CardPalette, card_palette
-from carecal.ui.cards import fmt_time
+from carecal.ui.cards import draw_camera, fmt_time
 from carecal.ui.loader import ViewData
 
 HEAD_H = 30
@@ -31,6 +39,8 @@ CHIP_H = 18
 CHIP_GAP = 1
 CHIPS_TOP = 27  # below the day number
 CELL_PAD = 3  # free pixels at the bottom of a cell
+CAMERA_W = 16  # the video glyph (12 px) and its gap
+DOT_W = 10  # the double-booked dot at a chip's right end
 
 
 def chips_that_fit(cell_height: float, count: int) -> int:
@@ -56,6 +66,8 @@ class _Chip:
     cancelled: bool
     double_booked: bool
     palette: CardPalette
+    video: bool = False  # a video visit: the cards' camera glyph
+    booking: BookingInfo | None = None  # a Docplanner booking: its marks
 
 
 def month_grid_start(anchor: date, week_start: int) -> date:
@@ -80,6 +92,7 @@ class MonthView(QWidget):
         self.month = self.first_day.month
         self.data: ViewData | None = None
         self.today: date | None = None
+        self.now: datetime | None = None
         self.selected_key: tuple[str, str] | None = None
         self.selected_day: date | None = None
         self.chips: list[tuple[QRectF, Occurrence]] = []
@@ -94,6 +107,7 @@ class MonthView(QWidget):
         """Show the 42 days from ``first_day``; buckets ``data`` by day once. GUI thread."""
         self.first_day, self.month, self.data = first_day, month, data
         self.today = now.astimezone(data.tz).date()
+        self.now = now
         self._by_day_cache = self._by_day()
         self._chip_layout = None
         self.update()
@@ -170,7 +184,12 @@ class MonthView(QWidget):
             label = f"{fmt_time(occ.start.astimezone(self.data.tz))}  {occ.event.title}"
         else:
             label = occ.event.title
-        shown = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(r.right() - x - 4))
+        video = occ.event.mode is VisitMode.VIDEO
+        booking = self.data.booking_of(occ)
+        double_booked = occ.key in self.data.double_booked
+        glyphs = marks_width(booking) + (CAMERA_W if video else 0) + (DOT_W if double_booked else 0)
+        room = int(r.right() - x - 4 - glyphs)
+        shown = fm.elidedText(label, Qt.TextElideMode.ElideRight, max(0, room))
         return _Chip(
             rect=r,
             occ=occ,
@@ -178,8 +197,10 @@ class MonthView(QWidget):
             label=shown,
             timed=timed,
             cancelled=occ.event.status is AppointmentStatus.CANCELLED,
-            double_booked=occ.key in self.data.double_booked,
+            double_booked=double_booked,
             palette=card_palette(self.data.color_of(occ)),
+            video=video,
+            booking=booking,
         )
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -276,12 +297,41 @@ class MonthView(QWidget):
         p.drawText(
             chip.text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, chip.label
         )
+        right = r.right() - 4
         if chip.double_booked:
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(theme.BADGE)
             p.drawEllipse(QPointF(r.right() - 6, r.center().y()), 3, 3)
+            right = r.right() - DOT_W - 2
+        if chip.video:
+            right -= 12
+            glyph = _WHITE if selected else (pal.text if not chip.timed else theme.TEXT_MUTED)
+            draw_camera(p, right, r.center().y() - 4, glyph)
+            right -= CAMERA_W - 12
+        if chip.booking is not None:
+            draw_booking_marks(p, right, r.center().y() - MARK / 2, chip.booking)
         if chip.cancelled:
             p.setOpacity(1.0)
+
+    def event(self, event: QEvent) -> bool:
+        """A chip's tooltip (title, time, video visit, Docplanner booking)."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
+
+    def tooltip_at(self, pos: QPointF) -> str:
+        """The tooltip of the chip at ``pos`` ("" elsewhere)."""
+        occ = self.chip_at(pos)
+        if occ is None or self.data is None:
+            return ""
+        now = self.now if self.now is not None else datetime.now(self.data.tz)
+        return occurrence_tooltip(occ, self.data.booking_of(occ), now, self.data.tz)
 
     def chip_at(self, pos: QPointF) -> Occurrence | None:
         return next((occ for r, occ in self.chips if r.contains(pos)), None)

@@ -17,9 +17,11 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from carecal.domain.changes import Changes
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import AppointmentStatus, EditScope, Occurrence, Patient
+from carecal.services.docplanner_info import booking_infos
 from carecal.services.patients import add_or_reuse_patients, with_patient_ids
 from carecal.ui.context import UiContext
 from carecal.ui.editor import AppointmentEditor, EditorResult
+from carecal.ui.tray import open_in_browser
 
 if TYPE_CHECKING:
     from carecal.services.events import Undo
@@ -183,10 +185,11 @@ class Operations:
                 named,
                 self.ctx.session.events.display_zone(),
                 fresh,
+                booking_infos(repo, [fresh.event.id]).get(fresh.event.id) if fresh else None,
             )
 
         def show(loaded: tuple[Any, ...]) -> None:
-            calendars, services, patients, tz, fresh = loaded
+            calendars, services, patients, tz, fresh, booking = loaded
             dialog = AppointmentEditor(
                 calendars=calendars,
                 services=services,
@@ -196,6 +199,9 @@ class Operations:
                 start=start,
                 end=end,
                 find_patients=self.find_patients,
+                booking=booking,
+                clock=self.ctx.clock,
+                open_url=open_in_browser,
                 parent=self.parent,
             )
             dialog.accepted.connect(lambda: self._save_editor(dialog))

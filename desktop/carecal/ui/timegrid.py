@@ -16,16 +16,18 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QContextMenuEvent,
+    QHelpEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from carecal.domain.models import Occurrence
 from carecal.ui import theme
+from carecal.ui.booking_badges import occurrence_tooltip
 from carecal.ui.card_layout import CardFonts, CardLayout, draw_card, layout_card
 from carecal.ui.cards import fmt_time
 from carecal.ui.layout import layout_columns
@@ -163,6 +165,27 @@ class TimeGridCanvas(QWidget):
         if event.type() == QEvent.Type.FontChange:
             self._relayout()
 
+    def event(self, event: QEvent) -> bool:
+        """A card's tooltip: its title and time, the video visit and the Docplanner booking
+        (the payment's minutes counted when the tooltip opens)."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            text = self.tooltip_at(QPointF(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
+
+    def tooltip_at(self, pos: QPointF) -> str:
+        """The tooltip of the card at ``pos`` ("" over empty grid)."""
+        hit = self.hit_at(pos)
+        if hit is None or self.data is None:
+            return ""
+        now = self.now if self.now is not None else datetime.now(self.data.tz)
+        return occurrence_tooltip(hit.occ, self.data.booking_of(hit.occ), now, self.data.tz)
+
     def _relayout(self) -> None:
         self.hits = []
         if self.data is None:
@@ -206,6 +229,7 @@ class TimeGridCanvas(QWidget):
                     conflict=(occ.event.calendar_id, occ.event.uid) in data.conflicted,
                     start=a,
                     end=b,
+                    booking=data.booking_of(occ),
                 )
                 self.hits.append(CardHit(occ, i, rect, s, e, is_end_segment=(e == b), card=card))
 

@@ -132,7 +132,9 @@ class _AllDayRow(QWidget):
                     CHIP_H,
                 )
                 self.rows.append((r, occ))
-                self._cards.append(layout_card(r, occ, data.color_of(occ), "", fonts))
+                self._cards.append(
+                    layout_card(r, occ, data.color_of(occ), "", fonts, booking=data.booking_of(occ))
+                )
                 lanes = max(lanes, lane + 1)
         self.setFixedHeight(max(1, lanes) * (CHIP_H + 2) + 8)
         self.update()
