@@ -411,7 +411,9 @@ def test_week_cards_mark_docplanner_bookings_and_awaiting_payment(
     assert canvas.tooltip_at(QPointF(canvas.width() - 5, 5)) == ""
 
 
-def test_month_chips_mark_video_docplanner_and_awaiting_payment(window: MainWindow) -> None:
+def test_month_chips_mark_video_docplanner_and_awaiting_payment(
+    window: MainWindow, clock: Clock
+) -> None:
     waiting = add_visit(window, "Online consultation", local(TODAY, 15), video=True, **awaiting())
     plain = add_visit(window, "Walk-in", local(TODAY, 9))
     window.set_mode(ViewMode.MONTH)
@@ -433,6 +435,8 @@ def test_month_chips_mark_video_docplanner_and_awaiting_payment(window: MainWind
     rect = month.chip_rect((waiting.id, ""))
     assert rect is not None
     assert "Awaiting payment: 43 min left" in month.tooltip_at(rect.center())
+    clock.set(FIXED_NOW + timedelta(minutes=3))  # the tooltip counts from the clock
+    assert "Awaiting payment: 40 min left" in month.tooltip_at(rect.center())
 
 
 def test_day_sheet_marks_video_visits(window: MainWindow) -> None:

@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.toolbar = Toolbar()
         self.sidebar = Sidebar()
         self.week = WeekView()
-        self.month = MonthView()
+        self.month = MonthView(clock=ctx.clock)
         self.agenda = AgendaView(clock=ctx.clock)
         self.stack = QStackedWidget()
         for w in (self.week, self.month, self.agenda):

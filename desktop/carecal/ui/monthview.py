@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -85,9 +86,14 @@ class MonthView(QWidget):
     selection_changed = Signal(object)
     context_requested = Signal(object, object)  # Occurrence, global QPoint
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        """``clock``: the session's clock, for tooltips that count minutes (without one they
+        count from the last data load)."""
         super().__init__(parent)
         self.setObjectName("MonthView")
+        self.clock = clock
         self.first_day = date.today()
         self.month = self.first_day.month
         self.data: ViewData | None = None
@@ -330,7 +336,9 @@ class MonthView(QWidget):
         occ = self.chip_at(pos)
         if occ is None or self.data is None:
             return ""
-        now = self.now if self.now is not None else datetime.now(self.data.tz)
+        now = self.clock() if self.clock is not None else self.now
+        if now is None:
+            now = datetime.now(self.data.tz)
         return occurrence_tooltip(occ, self.data.booking_of(occ), now, self.data.tz)
 
     def chip_at(self, pos: QPointF) -> Occurrence | None:
