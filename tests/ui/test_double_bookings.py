@@ -179,7 +179,10 @@ def test_the_notification_names_times_only_and_opens_the_window(
         assert not banner.isVisible()
         # What services.syncing puts in the cycle's result for a Docplanner account.
         runner.finished.emit(
-            CycleResult(double_bookings=[f"{practice.account.name}: {x}" for x in lines])
+            CycleResult(
+                double_bookings=[f"{practice.account.name}: {x}" for x in lines],
+                double_booking_ids=[(practice.account.id, flag.booking_id)],
+            )
         )
         assert banner.isVisible()
         assert banner.title.text() == "Double booking on Docplanner"

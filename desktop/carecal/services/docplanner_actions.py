@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -490,9 +490,9 @@ async def run_actions_and_flag(
     api: DocplannerApi,
     *,
     clock: Callable[[], datetime] = _utcnow,
-) -> tuple[int, list[str], list[str]]:
+) -> tuple[int, list[str], list[Conflict]]:
     """The sync cycle's part: send the queued actions, then flag double bookings. Returns
-    (actions sent, parked errors, lines about newly flagged double bookings). Raises
+    (actions sent, parked errors, the newly flagged double bookings). Raises
     AuthExpired, TransientError (after flagging), StoreError."""
     from carecal.services.docplanner_publish import Publisher
 
@@ -505,7 +505,7 @@ async def run_actions_and_flag(
         _all, new = find_conflicts(
             repo, account, now=now, free_starts=free_starts_from_plans(plans, now)
         )
-    return runner.sent, runner.parked, [conflict_line(c, api.zone) for c in new]
+    return runner.sent, runner.parked, new
 
 
 # --- the double-bookings window and the parked actions (the Repository's thread) ------------
@@ -658,14 +658,11 @@ def load_double_bookings(repo: Repository) -> tuple[list[DoubleBookingRow], list
     return rows, parked
 
 
-def new_double_bookings(repo: Repository, lines: list[str]) -> list[Conflict]:
-    """The flagged double bookings a sync cycle's lines (``CycleResult.double_bookings``) are
-    about, by start. Raises StoreError."""
-    return [
-        c
-        for c in ActionStore(repo).conflicts()
-        if any(f"booking {c.booking_id} " in line for line in lines)
-    ]
+def new_double_bookings(repo: Repository, ids: Sequence[tuple[str, str]]) -> list[Conflict]:
+    """The flagged double bookings among ``ids`` ((account id, booking id) pairs, as in
+    ``CycleResult.double_booking_ids``) that are still flagged, by start. Raises StoreError."""
+    wanted = set(ids)
+    return [c for c in ActionStore(repo).conflicts() if (c.account_id, c.booking_id) in wanted]
 
 
 def move_to_proposal(repo: Repository, account_id: str, booking_id: str, to: datetime) -> int:

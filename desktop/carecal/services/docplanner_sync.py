@@ -84,6 +84,7 @@ class DocplannerReport:
     offline: bool = False  # a call failed with a transient error (network, 5xx, 429)
     actions_sent: int = 0
     conflicts: list[str] = field(default_factory=list)  # newly flagged double bookings
+    flagged: list[str] = field(default_factory=list)  # their booking ids
 
     @property
     def ok(self) -> bool:
@@ -371,7 +372,7 @@ async def sync_docplanner(
         await sync.pull()
         if due or sync.reconcile_due():
             await sync.reconcile()
-        from carecal.services.docplanner_actions import run_actions_and_flag
+        from carecal.services.docplanner_actions import conflict_line, run_actions_and_flag
         from carecal.services.docplanner_presence import queue_presence
 
         # The front desk's arrivals and no-shows, as they stand now, go out with the actions.
@@ -379,7 +380,8 @@ async def sync_docplanner(
         sent, parked, flagged = await run_actions_and_flag(repo, account, api, clock=clock)
         report.actions_sent += sent
         report.errors += parked
-        report.conflicts += flagged
+        report.conflicts += [conflict_line(c, api.zone) for c in flagged]
+        report.flagged += [c.booking_id for c in flagged]
         if publish:
             from carecal.services.docplanner_breaks import BreakKeeper
             from carecal.services.docplanner_publish import Publisher

@@ -139,6 +139,7 @@ class CycleResult:
     # New double bookings (a Docplanner booking over busy time), one readable line each, for a
     # desktop notification; flagged once, so a later cycle does not repeat them.
     double_bookings: list[str] = field(default_factory=list)
+    double_booking_ids: list[tuple[str, str]] = field(default_factory=list)  # (account, booking)
     checked_at: str | None = None  # set when every account synced cleanly (ISO, UTC)
 
     @property
@@ -201,9 +202,7 @@ async def run_cycle(
     try:
         # Docplanner goes last, so the slots it publishes already see what this cycle pulled
         # from the calendars (a new Google event closes its time on Docplanner at once).
-        accounts = sorted(
-            svc.list_accounts(repo), key=lambda a: a.kind is ProviderKind.DOCPLANNER
-        )
+        accounts = sorted(svc.list_accounts(repo), key=lambda a: a.kind is ProviderKind.DOCPLANNER)
         for account in accounts:
             if token.cancelled:
                 result.cancelled = True
@@ -231,6 +230,7 @@ async def _sync_docplanner(repo: Repository, account: Account, result: CycleResu
     result.offline = result.offline or report.offline
     result.changed = result.changed or bool(report.changed_events)
     result.double_bookings += [f"{account.name}: {line}" for line in report.conflicts]
+    result.double_booking_ids += [(account.id, booking_id) for booking_id in report.flagged]
 
 
 async def _sync_one(

@@ -347,17 +347,17 @@ class ReminderTray(QObject):
 
     def announce(self, result: CycleResult, open_window: Click) -> None:
         """Show one message about ``result``'s new double bookings (none: nothing)."""
-        lines = list(result.double_bookings)
-        if not lines:
+        ids = list(result.double_booking_ids)
+        if not ids:
             return
         repo = self.ctx.session.repo
 
         def job() -> tuple[list[Conflict], ZoneInfo]:
-            return new_double_bookings(repo, lines), display_zone(repo)
+            return new_double_bookings(repo, ids), display_zone(repo)
 
         def done(found: tuple[list[Conflict], ZoneInfo]) -> None:
             conflicts, zone = found
-            self.show(double_booking_notice(conflicts, zone, len(lines)), open_window)
+            self.show(double_booking_notice(conflicts, zone, len(ids)), open_window)
 
         self.ctx.tasks.submit(job, done, lambda err: None)
 
