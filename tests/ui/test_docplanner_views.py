@@ -442,8 +442,11 @@ def test_month_chips_mark_video_docplanner_and_awaiting_payment(
 def test_day_sheet_marks_video_visits(window: MainWindow) -> None:
     add_visit(window, "Video visit", local(TODAY, 12), video=True, patient="Ewa Zielińska")
     add_visit(window, "Office visit", local(TODAY, 13), patient="Jan Nowak")
+    office = add_visit(window, "Room named Video", local(TODAY, 15), patient="Olga Nowak")
+    window.ctx.session.events.update(office.with_changes(location="Video"))
     sheet = build_day_sheet(window.ctx.session.repo, TODAY, FIXED_NOW)
     html = sheet_html(sheet)
+    # Marked by the visit's mode, not by the words in its Where column.
     assert html.count("Video visit</span>") == 1 and "class='video'" in html
 
 

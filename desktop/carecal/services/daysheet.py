@@ -31,6 +31,7 @@ class SheetRow:
     where: str  # "Room / address", "Video", "Phone"
     status: str
     blocked: bool = False
+    video: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,16 @@ def build_day_sheet(repo: Repository, day: date, now: datetime) -> DaySheet:
             _name(repo, pid, style) + ("" if state.value == "expected" else f" ({state.label})")
             for pid, state in states.items()
         )
-        rows.append(SheetRow(*times, who, _service(repo, event), _where(event), event.status.label))
+        rows.append(
+            SheetRow(
+                *times,
+                who,
+                _service(repo, event),
+                _where(event),
+                event.status.label,
+                video=event.mode is VisitMode.VIDEO,
+            )
+        )
     local_now = now.astimezone(zone)
     return DaySheet(
         day=day,

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carecal.services.daysheet import DaySheet, build_day_sheet
+from carecal.services.daysheet import DaySheet, SheetRow, build_day_sheet
 from carecal.ui.context import UiContext
 from carecal.ui.qtconv import to_date
 
@@ -59,7 +59,6 @@ span.video { color: #1d4ed8; font-weight: bold; }
 """
 
 PAGE_MM = QSizeF(210, 297)
-VIDEO_WHERE = "Video"  # what services.daysheet puts in ``SheetRow.where`` for a video visit
 MARGIN_MM = 14
 
 
@@ -81,7 +80,7 @@ def sheet_html(sheet: DaySheet) -> str:
         who = "<br/>".join(escape(n) for n in r.who)
         rows.append(
             f"<tr><td class='time'>{when}</td><td>{who}</td><td>{escape(r.service)}</td>"
-            f"<td>{_where_html(r.where)}</td><td class='nowrap'>{escape(r.status)}</td>"
+            f"<td>{_where_html(r)}</td><td class='nowrap'>{escape(r.status)}</td>"
             "<td class='box'>☐</td></tr>"
         )
     if not rows:
@@ -99,12 +98,12 @@ def sheet_html(sheet: DaySheet) -> str:
     )
 
 
-def _where_html(where: str) -> str:
+def _where_html(row: SheetRow) -> str:
     """The "Where" cell: a video visit marked as the screen's cards mark it, so the front desk
     does not wait at the door for a patient who joins from home."""
-    if where == VIDEO_WHERE:
+    if row.video:
         return "<span class='video'>&#9654;&nbsp;Video visit</span>"
-    return escape(where)
+    return escape(row.where)
 
 
 def sheet_document(sheet: DaySheet) -> QTextDocument:
