@@ -98,7 +98,9 @@ def test_a_clean_item_takes_the_fast_path_and_parses_no_zone_it_does_not_need(
     )
     iana = _ITEM.replace("Custom Berlin", "Europe/Berlin")
     read_item(iana, source="x", calendar_id="c")
-    assert parsed == ["BEGIN:VEVENT\r\nUI"] * 3
+    assert parsed == []  # the VEVENTs are built in the same pass that checks the structure
+    read_item(_ITEM, source="x", calendar_id="c")
+    assert parsed == ["BEGIN:VTIMEZONE\r"]  # a zone named by its VTIMEZONE only
 
 
 @pytest.mark.parametrize("seed", range(120))
@@ -132,3 +134,32 @@ def test_mangled_items_read_the_same(seed: int) -> None:
         elif how == "swap" and i + 1 < len(lines):
             lines[i], lines[i + 1] = lines[i + 1], lines[i]
     _same("\r\n".join(lines))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_mangled_lines_read_the_same(seed: int) -> None:
+    """Line-level oddities inside a clean structure: names the fast split must leave to the
+    lenient reader (parameters, non-ASCII, lower case, hyphens only, blanks), folds in odd
+    places, LF and CRLF mixed, a repeated zone (its structure check is remembered)."""
+    rng = random.Random(1000 + seed)
+    lines = _ITEM.split("\r\n")
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(1, len(lines) - 2)
+        how = rng.choice(["name", "fold", "mixed", "zone", "blankfold", "colon"])
+        if how == "name":
+            lines.insert(i, rng.choice(["X-É:1", "x-low:2", "---:3", "X-A;B=1:4", "X A:5", ":6"]))
+        elif how == "fold" and len(lines[i]) > 2:
+            cut = rng.randrange(1, len(lines[i]))
+            lines[i : i + 1] = [lines[i][:cut], rng.choice([" ", "\t"]) + lines[i][cut:]]
+        elif how == "mixed":
+            lines[i] = lines[i] + "\n" + rng.choice(["X-B:1", "", " "])
+        elif how == "zone":
+            start, end = lines.index("BEGIN:VTIMEZONE"), lines.index("END:VTIMEZONE")
+            lines[end + 1 : end + 1] = lines[start : end + 1]
+        elif how == "blankfold":
+            lines.insert(i, rng.choice([" ", "\t", "  x"]))
+        elif how == "colon":
+            lines[i] = lines[i].replace(":", "::", 1)
+    text = "\r\n".join(lines)
+    _same(text)
+    _same(text.replace("\r\n", "\n"))
