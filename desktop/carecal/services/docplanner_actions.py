@@ -90,9 +90,12 @@ def queue_book(
     duration: int | None = None,
     comment: str = "",
     now: datetime | None = None,
+    event_id: str | None = None,
 ) -> int:
     """Queue booking the slot at ``start`` of a mapped address for a Carecal patient; the
-    action's seq. Raises NotFound (address, service or patient), ValidationError."""
+    action's seq. ``event_id``: the appointment the booking stands for (a booked request), so
+    Docplanner's booking is linked to it instead of becoming a second appointment. Raises
+    NotFound (address, service or patient), ValidationError."""
     store = DocplannerStore(repo)
     store.require_address(account.id, address_id)
     repo.get_patient(patient_id)  # NotFound
@@ -110,6 +113,8 @@ def queue_book(
         "patient_id": patient_id,
         "comment": comment,
     }
+    if event_id is not None:
+        payload["event_id"] = event_id
     return ActionStore(repo).enqueue(
         account.id, "book", None, address_id, payload, now or _utcnow()
     )
@@ -310,15 +315,16 @@ class ActionRunner:
     async def _book(self, action: QueuedAction) -> str | None:
         start = datetime.fromisoformat(str(action.payload["start"]))
         address = action.address_id
+        event_id = str(action.payload["event_id"]) if action.payload.get("event_id") else None
         if action.attempted:
             for found in await self._day(address, start):
-                if (
-                    found.booked
-                    and found.start == start
-                    and found.booked_by == "integration"
-                    and self.store.link(self.account.id, found.id) is None
-                ):
-                    return self._apply_new(found, address)
+                if not (found.booked and found.start == start and found.booked_by == "integration"):
+                    continue
+                link = self.store.link(self.account.id, found.id)
+                if link is None:
+                    return self._apply_new(found, address, event_id=event_id)
+                if event_id is not None and link.event_id == event_id:
+                    return found.id  # a notification or a listing saw it first and linked it
         patient = self.repo.get_patient(str(action.payload["patient_id"]))
         body: dict[str, Any] = {
             "address_service_id": action.payload["address_service_id"],
@@ -333,16 +339,32 @@ class ActionRunner:
         if action.payload.get("comment"):
             body["comment"] = action.payload["comment"]
         slot = quote(start.astimezone(self.api.zone).isoformat(), safe="")
-        data = await self._send(action, "POST", f"{self._path(address)}/slots/{slot}/book", body)
+        try:
+            data = await self._send(
+                action, "POST", f"{self._path(address)}/slots/{slot}/book", body
+            )
+        except NotFound as exc:
+            when = short_time(start, self.api.zone)
+            raise NotFound(
+                f"Docplanner offers no free slot of this service at {when} (it was never "
+                "published there, or was taken meanwhile)"
+            ) from exc
         if not isinstance(data, Mapping):
             raise ValidationError("Docplanner answered the booking without the booking")
-        return self._apply_new(Booking.of(data, self.api.zone), address, patient_id=patient.id)
+        return self._apply_new(
+            Booking.of(data, self.api.zone), address, patient_id=patient.id, event_id=event_id
+        )
 
     def _apply_new(
-        self, booking: Booking, address_id: str, *, patient_id: str | None = None
+        self,
+        booking: Booking,
+        address_id: str,
+        *,
+        patient_id: str | None = None,
+        event_id: str | None = None,
     ) -> str:
         with self.store.transaction():
-            self.applier.upsert(booking, address_id)
+            self.applier.upsert(booking, address_id, event_id=event_id)
         return booking.id
 
     async def _move(self, action: QueuedAction) -> str | None:

@@ -35,6 +35,7 @@ from carecal.providers.docplanner_types import Booking, BookingPatient, payment_
 from carecal.services.events import EventService
 from carecal.services.zones import is_known_zone
 from carecal.store.docplanner import AddressMapping, BookingLink, DocplannerStore
+from carecal.store.docplanner_actions import ActionStore
 from carecal.store.repo import Repository
 
 ACTOR = "docplanner"
@@ -107,10 +108,15 @@ class BookingApplier:
         payment_status: str | None = None,
         presence: str | None = None,
         confirmed: bool = False,
+        event_id: str | None = None,
     ) -> str | None:
         """Apply one booking as Docplanner describes it now; the appointment's id, or None when
         the address is not mapped (the booking is then left to a later reconciliation) or the
-        appointment was deleted in Carecal. ``origin``: the id this booking was moved from."""
+        appointment was deleted in Carecal. ``origin``: the id this booking was moved from.
+        ``event_id``: the appointment a booking Carecal made stands for (a booked request); a
+        booking not linked yet adopts it instead of becoming a new appointment. A booking made
+        by Carecal (``booked_by`` integration) that a notification or a listing shows before
+        its book call's answer was seen adopts the appointment its queued action names."""
         mapping = self.store.address(self.account.id, address_id)
         if mapping is None or mapping.calendar_id is None:
             return None
@@ -135,6 +141,8 @@ class BookingApplier:
                 existing = self.repo.get_event(link.event_id)
             except NotFound:
                 return None  # deleted in Carecal: respected
+        elif booking.booked:
+            existing = self._adopted(booking, address_id, event_id)
         payment = (
             payment_status or booking.payment_status or (link.payment_status if link else None)
         )
@@ -171,6 +179,31 @@ class BookingApplier:
             self.clock(),
         )
         return event.id
+
+    def _adopted(self, booking: Booking, address_id: str, event_id: str | None) -> Event | None:
+        """The existing appointment a new booking stands for: ``event_id``, else the one named
+        by a pending book action of this address and start; None when there is none, it is
+        gone, or another current booking is linked to it already."""
+        wanted = event_id
+        if wanted is None and booking.booked_by == "integration":
+            for action in ActionStore(self.repo).pending(self.account.id):
+                named = action.payload.get("event_id")
+                if (
+                    action.kind == "book"
+                    and action.address_id == address_id
+                    and named
+                    and datetime.fromisoformat(str(action.payload["start"])) == booking.start
+                ):
+                    wanted = str(named)
+                    break
+        if wanted is None:
+            return None
+        if any(x.current and x.status == "booked" for x in self.store.links_of_event(wanted)):
+            return None
+        try:
+            return self.repo.get_event(wanted)
+        except NotFound:
+            return None
 
     def _event(
         self,

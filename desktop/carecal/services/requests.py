@@ -20,10 +20,14 @@ decline them.
   is completed, not duplicated, when tried again.
 - ``decline``: the request leaves the inbox and stays in the history.
 
-Docplanner: booking a request on a calendar mapped to a Docplanner address should also make the
-booking there. That is not built yet (Docplanner comes later). The extension point is
-``ExternalBooking``: ``RequestService`` calls each one given to it after the local appointment
-exists, and a Docplanner implementation belongs there.
+Docplanner: booking a request on a calendar mapped to a Docplanner address also makes the
+booking there. ``RequestService`` calls each ``ExternalBooking`` given to it after the local
+appointment exists (also when a retried ``book`` finds it already made);
+``services.docplanner_requests.DocplannerRequestBooking`` queues a Docplanner book action for
+the appointment's time, patient and mapped service, carrying the appointment's id so that
+Docplanner's booking is linked to it, never made a second appointment. It goes out at the next
+sync (before slots are published, so the slot published earlier is still offered); a time
+Docplanner does not offer parks the action with a readable error, and the appointment stands.
 
 Nothing here logs patient data. Threads: a ``RequestService`` is used from one thread at a time
 (the GUI's database lane or the command line's main thread); every method does disk I/O and raises
@@ -80,9 +84,9 @@ def utcnow() -> datetime:
 class ExternalBooking(Protocol):
     """Something that books a request elsewhere too, after the local appointment exists.
 
-    The Docplanner booking for calendars mapped to a Docplanner address will be one (not built
-    yet). Called on the service's thread; may raise CarecalError, which is reported to the
-    caller after the local booking stands.
+    The Docplanner booking for calendars mapped to a Docplanner address is one
+    (services.docplanner_requests). Called on the service's thread; may raise CarecalError,
+    which is reported to the caller after the local booking stands.
     """
 
     def after_booking(self, request: BookingRequest, event: Event) -> None: ...
