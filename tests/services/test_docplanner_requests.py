@@ -219,7 +219,11 @@ def test_a_service_not_mapped_there_is_reported_and_the_appointment_stays(
     start = _both_free(practice, massage, practice.emu.ids.office)[0]
     booked = _requests(practice).book(_request(practice, tmp_path, "Massage"), start)
     assert booked.external_error is not None
-    assert "offers no service mapped to this appointment's service" in booked.external_error
+    assert booked.external_error == (
+        "none of the calendar's Docplanner addresses (Gabinet, Marszałkowska 1, Warszawa; "
+        "Konsultacje online, Marszałkowska 1, Warszawa) offers a service mapped to Massage; "
+        "map one, or book the visit on Docplanner yourself"
+    )
     assert "Jan" not in booked.external_error and "Kowalski" not in booked.external_error
     assert _actions(practice) == []
     (event,) = practice.appointments()

@@ -5,11 +5,19 @@ prints one line per bad row (exit status 1 when there was any); importing the sa
 adds nothing. ``requests scan`` does what the app's watched folder does, once. Requests and
 recalls are shown with the patient's full name: these commands are the practitioner's, like
 ``patients list``.
+
+``requests book`` on a calendar mapped to a Docplanner address books the slot there too: the
+Docplanner booking is queued (services.docplanner_requests) and sent at once; when Docplanner
+cannot be reached it stays queued for the next ``carecal sync`` (a line says so). When
+Docplanner refuses it, the appointment in Carecal stands, the reason goes to stderr and the
+exit status is 1 (``carecal docplanner actions`` lists the refused action).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,10 +56,57 @@ def add_request_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any)
     rbk.add_argument("--at", type=parse_datetime_text, metavar="DATETIME", help="default: first")
 
 
-def _service(session: Session) -> Any:
+def _service(session: Session, external: Any = ()) -> Any:
     from carecal.services.requests import RequestService
 
-    return RequestService(session.events, session.db)
+    return RequestService(session.events, session.db, external=external)
+
+
+def _send_to_docplanner(session: Session, queued: Any) -> tuple[str, str, str | None]:
+    """Send a queued Docplanner booking (a ``QueuedBook``) now: (state, a line for the
+    person, Docplanner's booking id). State: done, queued (offline: the next sync sends it) or
+    parked (refused)."""
+    from carecal.domain.errors import CarecalError
+    from carecal.services import docplanner_actions as acts
+    from carecal.services import docplanner_client as dpc
+    from carecal.store.docplanner_actions import ActionStore
+
+    seq = queued.seq
+
+    async def run() -> None:
+        api = dpc.api_for(queued.account)
+        try:
+            await acts.run_actions_and_flag(session.repo, queued.account, api)
+        finally:
+            await api.close()
+
+    try:
+        asyncio.run(run())
+    except CarecalError as exc:
+        action = ActionStore(session.repo).get(seq)
+        if action is None or action.state == "pending":
+            return (
+                "queued",
+                f"Queued for Docplanner (action {seq}); Docplanner could not be reached now "
+                f"({exc}), so it goes out at the next sync.",
+                None,
+            )
+    action = ActionStore(session.repo).get(seq)
+    if action is None or action.state == "pending":
+        return (
+            "queued",
+            f"Queued for Docplanner (action {seq}); it goes out at the next sync.",
+            None,
+        )
+    if action.state == "parked":
+        reason = acts.refusal_reason(action.error).rstrip(".")
+        return (
+            "parked",
+            f"Not booked on Docplanner: {reason}. The appointment in Carecal stands "
+            f"(carecal docplanner actions shows action {seq}).",
+            None,
+        )
+    return "done", f"Booked on Docplanner too (booking {action.result_id}).", action.result_id
 
 
 def _when(value: datetime, zone: Any) -> str:
@@ -169,8 +224,12 @@ def request_slots(session: Session, args: argparse.Namespace) -> int:
 
 
 def book_request(session: Session, args: argparse.Namespace) -> int:
-    """Book a request at --at (default: its first matching slot)."""
-    svc = _service(session)
+    """Book a request at --at (default: its first matching slot); on a calendar mapped to
+    Docplanner, there too (see the module docstring)."""
+    from carecal.services.docplanner_requests import DocplannerRequestBooking
+
+    docplanner = DocplannerRequestBooking(session.repo)
+    svc = _service(session, [docplanner])
     request = svc.get(args.id)
     start = args.at
     if start is None:
@@ -181,15 +240,37 @@ def book_request(session: Session, args: argparse.Namespace) -> int:
         start = first
     booked = svc.book(request.id, start)
     zone = session.events.display_zone()
-    if args.format == "json":
-        write_json(
-            {"request_id": request.id, "event_id": booked.event.id, "start": start.isoformat()}
+    sent = [_send_to_docplanner(session, q) for q in docplanner.queued]
+    failed = [line for state, line, _ in sent if state == "parked"]
+    if booked.external_error:
+        failed.append(
+            f"Not booked on Docplanner: {booked.external_error}. The appointment in Carecal stands."
         )
+    if args.format == "json":
+        record: dict[str, Any] = {
+            "request_id": request.id,
+            "event_id": booked.event.id,
+            "start": start.isoformat(),
+        }
+        if sent or booked.external_error:
+            state, line, booking_id = sent[0] if sent else ("not_booked", failed[0], None)
+            record["docplanner"] = {
+                "state": state,
+                "action": docplanner.queued[0].seq if docplanner.queued else None,
+                "booking_id": booking_id,
+                "message": line,
+            }
+        write_json(record)
     else:
         write_line(
             f"Booked {booked.event.title} on {_when(start, zone)} (event {booked.event.id})."
         )
-    return EXIT_OK
+        for state, line, _ in sent:
+            if state != "parked":
+                write_line(line)
+    for line in failed:
+        sys.stderr.write(f"carecal: error: {line}\n")
+    return EXIT_ERROR if failed else EXIT_OK
 
 
 def decline_request(session: Session, args: argparse.Namespace) -> int:

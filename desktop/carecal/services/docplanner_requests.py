@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from carecal.domain.errors import CarecalError
+from carecal.domain.errors import CarecalError, NotFound
 from carecal.domain.models import Account, Event, VisitMode
 from carecal.services import docplanner_actions as acts
 from carecal.services.docplanner_client import docplanner_accounts
@@ -85,10 +85,17 @@ class DocplannerRequestBooking:
                 continue
             chosen = _choose(event, mappings, self.store.services(account.id))
             if chosen is None:
-                names = ", ".join(m.name for m in mappings)
+                where = (
+                    f"the calendar's Docplanner address {mappings[0].name}"
+                    if len(mappings) == 1
+                    else "none of the calendar's Docplanner addresses ("
+                    + "; ".join(m.name for m in mappings)
+                    + ")"
+                )
                 raise NoDocplannerService(
-                    f"the calendar is mapped to the Docplanner address {names}, which offers no "
-                    "service mapped to this appointment's service; map one, then book it there"
+                    f"{where} offers {'a' if len(mappings) > 1 else 'no'} service mapped to "
+                    f"{self._service_name(event)}; map one, or book the visit on Docplanner "
+                    "yourself"
                 )
             if self._already(account, event.id):
                 return
@@ -107,6 +114,12 @@ class DocplannerRequestBooking:
             )
             self.queued.append(QueuedBook(account, seq, address))
             return
+
+    def _service_name(self, event: Event) -> str:
+        try:
+            return self.repo.get_service(event.service_id or "").name
+        except NotFound:
+            return "this appointment's service"
 
     def _already(self, account: Account, event_id: str) -> bool:
         if self.store.links_of_event(event_id):

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from carecal.domain.models import ServiceType
+from carecal.services.docplanner_requests import DocplannerRequestBooking
 from carecal.services.requests import Booked, ImportReport, RequestService, RequestSlots
 from carecal.store.requests import BookingRequest, RequestState
 from carecal.ui.context import UiContext
@@ -234,8 +235,13 @@ class RequestsWindow(QWidget):
             watcher.scanned.connect(self._scanned)
         self.refresh()
 
-    def _service(self) -> RequestService:
-        return RequestService(self.ctx.session.events, self.ctx.session.db, clock=self.ctx.clock)
+    def _service(self, docplanner: DocplannerRequestBooking | None = None) -> RequestService:
+        return RequestService(
+            self.ctx.session.events,
+            self.ctx.session.db,
+            clock=self.ctx.clock,
+            external=[docplanner] if docplanner is not None else [],
+        )
 
     # ---- the list ---------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -346,15 +352,20 @@ class RequestsWindow(QWidget):
         request, service = self.current, self._chosen_service()
         if request is None or service is None:
             return
-        svc = self._service()
+        # On a calendar mapped to Docplanner the booking is queued there too; the sync that
+        # ``changes_applied`` schedules sends it.
+        docplanner = DocplannerRequestBooking(self.ctx.session.repo, clock=self.ctx.clock)
+        svc = self._service(docplanner)
         for picker in (self.preferred, self.others):
             picker.set_busy(True)
 
         def done(booked: Booked) -> None:
             self.ctx.events.changes_applied.emit(booked.changes)
             text = f"Booked {booked.patient.full_name} for {slot_line(start, self.zone)}."
+            if docplanner.queued:
+                text += " It goes to Docplanner at the next sync."
             if booked.external_error:
-                text += f" Not booked elsewhere: {booked.external_error}"
+                text += f" Not booked on Docplanner: {booked.external_error}."
             self.message.setText(text)
             self.ctx.events.status_message.emit(text)
             self.current = None
