@@ -16,8 +16,9 @@ import pytest
 
 from carecal.domain.errors import ValidationError
 from carecal.domain.models import Event, ServiceType, VisitMode
-from carecal.services.docplanner_actions import ActionRunner, list_actions
+from carecal.services.docplanner_actions import ActionRunner
 from carecal.services.docplanner_mapping import find_node, list_tree, map_address, unmap_address
+from carecal.services.docplanner_panel import list_actions
 from carecal.services.docplanner_requests import DocplannerRequestBooking
 from carecal.services.requests import Booked, RequestService
 from carecal.services.slots import free_slots_for

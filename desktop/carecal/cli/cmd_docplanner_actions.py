@@ -23,6 +23,8 @@ from carecal.domain.errors import AuthExpired, TransientError
 from carecal.domain.models import Account
 from carecal.services import docplanner_actions as acts
 from carecal.services import docplanner_client as dpc
+from carecal.services import docplanner_conflicts as conflicts_
+from carecal.services import docplanner_panel as panel
 from carecal.services.session import Session
 from carecal.services.zones import is_known_zone
 from carecal.store.docplanner_actions import ActionStore
@@ -134,7 +136,7 @@ def conflicts(session: Session, args: argparse.Namespace) -> int:
         )
         return EXIT_OK
     for c in found:
-        write_line(acts.conflict_line(c, zone))
+        write_line(conflicts_.conflict_line(c, zone))
     if not found:
         write_line("No double bookings.")
     return EXIT_OK
@@ -142,7 +144,7 @@ def conflicts(session: Session, args: argparse.Namespace) -> int:
 
 def list_queued(session: Session, args: argparse.Namespace) -> int:
     """``docplanner actions [--all]``: the actions still open (waiting or refused), or all."""
-    rows = acts.list_actions(session.repo, include_all=args.all)
+    rows = panel.list_actions(session.repo, include_all=args.all)
     zone = _zone(session)
     if args.format == "json":
         write_json(
@@ -183,7 +185,7 @@ def _stamp(when: datetime | None, zone: ZoneInfo) -> str | None:
 
 def retry(session: Session, args: argparse.Namespace) -> int:
     """``docplanner retry SEQ``: a refused action queued again and sent at once."""
-    action = acts.retry_action(session.repo, args.seq)
+    action = panel.retry_action(session.repo, args.seq)
     account = next(
         (a for a in dpc.docplanner_accounts(session.repo) if a.id == action.account_id), None
     )
@@ -195,6 +197,6 @@ def retry(session: Session, args: argparse.Namespace) -> int:
 
 def discard(session: Session, args: argparse.Namespace) -> int:
     """``docplanner discard SEQ``: give up a refused action (kept for the record)."""
-    action = acts.discard_action(session.repo, args.seq)
+    action = panel.discard_action(session.repo, args.seq)
     write_line(f"Discarded action {action.seq}; it will not be sent.")
     return EXIT_OK

@@ -69,6 +69,7 @@ def _send_to_docplanner(session: Session, queued: Any) -> tuple[str, str, str | 
     from carecal.domain.errors import CarecalError
     from carecal.services import docplanner_actions as acts
     from carecal.services import docplanner_client as dpc
+    from carecal.services import docplanner_panel as panel
     from carecal.store.docplanner_actions import ActionStore
 
     seq = queued.seq
@@ -99,7 +100,7 @@ def _send_to_docplanner(session: Session, queued: Any) -> tuple[str, str, str | 
             None,
         )
     if action.state == "parked":
-        reason = acts.refusal_reason(action.error).rstrip(".")
+        reason = panel.refusal_reason(action.error).rstrip(".")
         return (
             "parked",
             f"Not booked on Docplanner: {reason}. The appointment in Carecal stands "

@@ -1,4 +1,4 @@
-"""Docplanner actions out (book, move, cancel, confirm, presence) and double bookings.
+"""Docplanner actions out (book, move, cancel, confirm, presence).
 
 Every action is queued durably in ``docplanner_actions`` first (``queue_*``), so it works
 offline and goes out at the next sync (``ActionRunner.run``, called from the sync cycle), in
@@ -9,13 +9,11 @@ when it did not is the call sent again. A 409 or another 4xx parks the action wi
 error (``carecal docplanner actions`` shows it). A move gets a NEW booking id back; it is
 linked to the same Carecal appointment (services.docplanner_bookings).
 
-Double bookings: ``find_conflicts`` flags every current, future Docplanner booking whose time
-overlaps busy time in any calendar (another appointment, a Google or Outlook event ...;
-transparent and cancelled events ignored) and proposes the next free starts of its address;
-``carecal docplanner move BOOKING --to DATETIME`` resolves one in one step.
+``run_actions_and_flag`` then flags double bookings (services.docplanner_conflicts); what the
+double-bookings window and ``carecal docplanner actions`` show is in services.docplanner_panel.
 
 Threads: coroutines on the sync worker's loop (or a private one for the command line) using
-the Repository of that thread; ``queue_*`` and ``find_conflicts`` on the Repository's thread.
+the Repository of that thread; ``queue_*`` on the Repository's thread.
 Raises StoreError, ValidationError and NotFound (queueing), AuthExpired and TransientError
 (running: the rest waits for the next cycle). Logs never carry patient data.
 """
@@ -23,9 +21,7 @@ Raises StoreError, ValidationError and NotFound (queueing), AuthExpired and Tran
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -39,12 +35,13 @@ from carecal.domain.errors import (
     ValidationError,
 )
 from carecal.domain.models import Account
-from carecal.domain.overlap import busy_intervals
-from carecal.domain.recurrence import occurrences_in_window
 from carecal.providers.docplanner_types import Booking, items
-from carecal.services import accounts as svc
 from carecal.services.docplanner_bookings import BookingApplier
-from carecal.services.zones import is_known_zone
+from carecal.services.docplanner_conflicts import (
+    PROPOSAL_DAYS,
+    find_conflicts,
+    free_starts_from_plans,
+)
 from carecal.store.docplanner import BookingLink, DocplannerStore
 from carecal.store.docplanner_actions import ActionStore, Conflict, QueuedAction
 from carecal.store.repo import Repository
@@ -56,12 +53,15 @@ log = logging.getLogger(__name__)
 
 KINDS = ("book", "move", "cancel", "confirm", "presence")
 LIST_SCOPES = "booking.patient,booking.address_service,booking.presence"
-PROPOSALS = 3
-PROPOSAL_DAYS = 14
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def short_time(when: datetime, zone: ZoneInfo) -> str:
+    """ "Tue 24 Nov 10:00" in ``zone``. Pure."""
+    return f"{when.astimezone(zone):%a %-d %b %H:%M}"
 
 
 # --- queueing (the Repository's thread) -------------------------------------------------------
@@ -427,85 +427,6 @@ def _readable(action: QueuedAction, exc: CarecalError) -> str:
     return f"action {action.seq}, {what}{code}: Docplanner refused it: {exc}"
 
 
-# --- double bookings (the Repository's thread) ------------------------------------------------
-
-
-def find_conflicts(
-    repo: Repository,
-    account: Account,
-    *,
-    now: datetime | None = None,
-    free_starts: Callable[[str, int], list[datetime]] | None = None,
-) -> tuple[list[Conflict], list[Conflict]]:
-    """Flag every current, future Docplanner booking overlapping busy time in any calendar;
-    stores the flags (exactly the current set) and returns (all flagged, newly flagged).
-    ``free_starts(address_id, minutes)`` proposes the next free starts (none without it)."""
-    store = DocplannerStore(repo)
-    actions = ActionStore(repo)
-    now = now or _utcnow()
-    before = {c.booking_id for c in actions.conflicts(account.id)}
-    links = [x for x in store.current_links(account.id) if x.status == "booked" and x.end > now]
-    found: list[Conflict] = []
-    if links:
-        name = repo.settings().display_tz
-        zone = ZoneInfo(name if is_known_zone(name) else "UTC")
-        lo = min(x.start for x in links)
-        hi = max(x.end for x in links)
-        occs, _warnings = occurrences_in_window(
-            repo.events_in_window(lo, hi), lo, hi, display_tz=zone
-        )
-        for link in links:
-            others = busy_intervals([o for o in occs if o.event.id != link.event_id], tz=zone)
-            if any(s < link.end and e > link.start for s, e in others):
-                minutes = int((link.end - link.start).total_seconds() // 60)
-                proposals = free_starts(link.address_id, minutes) if free_starts else []
-                found.append(
-                    Conflict(
-                        account.id,
-                        link.booking_id,
-                        link.event_id,
-                        link.start,
-                        link.end,
-                        proposals[:PROPOSALS],
-                    )
-                )
-    actions.replace_conflicts(account.id, found, now)
-    return found, [c for c in found if c.booking_id not in before]
-
-
-def conflict_line(conflict: Conflict, zone: ZoneInfo) -> str:
-    """A readable line about one double booking (no patient data)."""
-    when = conflict.start.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    line = f"double booking: Docplanner booking {conflict.booking_id} at {when} overlaps busy time"
-    if conflict.proposals:
-        free = ", ".join(p.astimezone(zone).strftime("%Y-%m-%d %H:%M") for p in conflict.proposals)
-        line += f"; free: {free} (carecal docplanner move {conflict.booking_id} --to DATETIME)"
-    return line
-
-
-def free_starts_from_plans(plans: Any, now: datetime) -> Callable[[str, int], list[datetime]]:
-    """``free_starts`` for ``find_conflicts`` from a Publisher's day plans (the slots Carecal
-    would publish: working hours minus busy time): the first starts of ``minutes`` that fit."""
-
-    def starts(address_id: str, minutes: int) -> list[datetime]:
-        out: list[datetime] = []
-        step = timedelta(minutes=max(minutes, 5))
-        for plan in plans:
-            if plan.address_id != address_id:
-                continue
-            for s, e in plan.ranges:
-                at = s
-                while at + step <= e and len(out) < PROPOSALS:
-                    if at >= now:
-                        out.append(at)
-                    at += step
-            if len(out) >= PROPOSALS:
-                break
-        return out
-
-    return starts
-
-
 async def run_actions_and_flag(
     repo: Repository,
     account: Account,
@@ -528,209 +449,3 @@ async def run_actions_and_flag(
             repo, account, now=now, free_starts=free_starts_from_plans(plans, now)
         )
     return runner.sent, runner.parked, new
-
-
-# --- the double-bookings window and the parked actions (the Repository's thread) ------------
-
-OPEN_STATES = ("pending", "parked")
-_WHAT = {
-    "book": "Book",
-    "move": "Move",
-    "cancel": "Cancel",
-    "confirm": "Confirm",
-    "presence": "Mark presence of",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class DoubleBookingRow:
-    """One flagged double booking as the practitioner's window shows it."""
-
-    conflict: Conflict
-    account: str  # the Docplanner account's name
-    patient: str  # the patient's full name ("" when the appointment names none)
-    title: str  # the appointment's title
-    queued_move: datetime | None  # the start of a move already queued for it
-
-
-@dataclass(frozen=True, slots=True)
-class ActionRow:
-    """One queued action with a readable line about it (booking times, no patient data)."""
-
-    action: QueuedAction
-    account: str
-    what: str
-    reason: str  # why Docplanner refused it ("" unless parked or discarded)
-
-
-def short_time(when: datetime, zone: ZoneInfo) -> str:
-    """ "Tue 24 Nov 10:00" in ``zone``. Pure."""
-    return f"{when.astimezone(zone):%a %-d %b %H:%M}"
-
-
-def display_zone(repo: Repository) -> ZoneInfo:
-    """The zone times are shown in (UTC when the setting names no known zone)."""
-    name = repo.settings().display_tz
-    return ZoneInfo(name if is_known_zone(name) else "UTC")
-
-
-def _names(repo: Repository) -> dict[str, str]:
-    return {a.id: a.name for a in svc.list_accounts(repo)}
-
-
-def refusal_reason(error: str | None) -> str:
-    """Docplanner's reason out of a parked action's error (the error itself when it has no
-    such part). Pure."""
-    text = (error or "").strip()
-    _, sep, reason = text.partition("Docplanner refused it: ")
-    reason = reason.strip() if sep else text
-    reason = re.sub(r"^Docplanner /\S*: ", "", reason)  # the API path says nothing to a person
-    return reason[:1].upper() + reason[1:]
-
-
-def describe_action(action: QueuedAction, zone: ZoneInfo, booking_start: datetime | None) -> str:
-    """ "Move the booking of Tue 24 Nov 10:00 to Tue 24 Nov 11:00" and the like; ``booking_start``
-    is the start of the booking the action is about (None when not known here). Pure."""
-    if action.kind == "book":
-        start = action.payload.get("start")
-        when = short_time(datetime.fromisoformat(str(start)), zone) if start else "?"
-        return f"Book the slot of {when}"
-    verb = _WHAT.get(action.kind, action.kind.capitalize())
-    of = (
-        f"the booking of {short_time(booking_start, zone)}"
-        if booking_start is not None
-        else f"booking {action.booking_id}"
-    )
-    line = f"{verb} {of}"
-    if action.kind == "move" and action.payload.get("to"):
-        line += f" to {short_time(datetime.fromisoformat(str(action.payload['to'])), zone)}"
-    elif action.kind == "cancel" and action.payload.get("reason"):
-        line += f" ({action.payload['reason']})"
-    elif action.kind == "presence":
-        line += ": present" if action.payload.get("present", True) else ": absent"
-    return line
-
-
-def _rows(repo: Repository, actions: list[QueuedAction], zone: ZoneInfo) -> list[ActionRow]:
-    store = DocplannerStore(repo)
-    names = _names(repo)
-    out: list[ActionRow] = []
-    for action in actions:
-        link = (
-            store.link(action.account_id, action.booking_id)
-            if action.booking_id is not None
-            else None
-        )
-        out.append(
-            ActionRow(
-                action,
-                names.get(action.account_id, action.account_id),
-                describe_action(action, zone, link.start if link is not None else None),
-                refusal_reason(action.error) if action.state in ("parked", "discarded") else "",
-            )
-        )
-    return out
-
-
-def list_actions(repo: Repository, *, include_all: bool = False) -> list[ActionRow]:
-    """The actions of every Docplanner account still open (pending or parked), or every one
-    with ``include_all``, oldest first. Raises StoreError."""
-    store = ActionStore(repo)
-    found = store.everything() if include_all else store.in_states(OPEN_STATES)
-    return _rows(repo, found, display_zone(repo))
-
-
-def _patient(repo: Repository, event_id: str) -> tuple[str, str]:
-    try:
-        event = repo.get_event(event_id)
-    except NotFound:
-        return "", ""
-    names: list[str] = []
-    for pid in event.patient_ids():
-        try:
-            names.append(repo.get_patient(pid).full_name)
-        except NotFound:
-            continue
-    return ", ".join(names), event.title
-
-
-def load_double_bookings(repo: Repository) -> tuple[list[DoubleBookingRow], list[ActionRow]]:
-    """What the double-bookings window shows: the flagged double bookings of every Docplanner
-    account (with the patient: the window is the practitioner's) and the actions Docplanner
-    refused. Raises StoreError."""
-    actions = ActionStore(repo)
-    names = _names(repo)
-    moves: dict[tuple[str, str], datetime] = {}
-    for a in actions.in_states(("pending",)):
-        if a.kind == "move" and a.booking_id is not None and a.payload.get("to"):
-            moves[(a.account_id, a.booking_id)] = datetime.fromisoformat(str(a.payload["to"]))
-    rows: list[DoubleBookingRow] = []
-    for c in actions.conflicts():
-        patient, title = _patient(repo, c.event_id)
-        rows.append(
-            DoubleBookingRow(
-                c,
-                names.get(c.account_id, c.account_id),
-                patient,
-                title,
-                moves.get((c.account_id, c.booking_id)),
-            )
-        )
-    parked = _rows(repo, actions.in_states(("parked",)), display_zone(repo))
-    return rows, parked
-
-
-def new_double_bookings(repo: Repository, ids: Sequence[tuple[str, str]]) -> list[Conflict]:
-    """The flagged double bookings among ``ids`` ((account id, booking id) pairs, as in
-    ``CycleResult.double_booking_ids``) that are still flagged, by start. Raises StoreError."""
-    wanted = set(ids)
-    return [c for c in ActionStore(repo).conflicts() if (c.account_id, c.booking_id) in wanted]
-
-
-def move_to_proposal(repo: Repository, account_id: str, booking_id: str, to: datetime) -> int:
-    """Queue moving a flagged double booking to one of its proposed starts; the action's seq.
-    Raises NotFound (account or booking), ValidationError, StoreError."""
-    account = next((a for a in svc.list_accounts(repo) if a.id == account_id), None)
-    if account is None:
-        raise NotFound("the Docplanner account is gone")
-    return queue_move(repo, account, booking_id, to)
-
-
-def _parked(store: ActionStore, seq: int) -> QueuedAction:
-    action = store.get(seq)
-    if action is None:
-        raise NotFound(f"no Docplanner action {seq}")
-    if action.state != "parked":
-        raise ValidationError(
-            f"Docplanner action {seq} is {action.state}; only a refused (parked) one can be "
-            "retried or discarded"
-        )
-    return action
-
-
-def retry_action(repo: Repository, seq: int) -> QueuedAction:
-    """Send a parked action again at the next sync (its ``attempted`` mark kept, so a call
-    whose answer was lost is still checked by listing first). Raises NotFound, ValidationError
-    (not parked), StoreError."""
-    store = ActionStore(repo)
-    _parked(store, seq)
-    if not store.requeue(seq):
-        raise ValidationError(f"Docplanner action {seq} changed meanwhile; look again")
-    return _reread(store, seq)
-
-
-def discard_action(repo: Repository, seq: int, *, now: datetime | None = None) -> QueuedAction:
-    """Give up a parked action for good (kept as discarded, with its error, for the record).
-    Raises NotFound, ValidationError (not parked), StoreError."""
-    store = ActionStore(repo)
-    _parked(store, seq)
-    if not store.discard(seq, now or _utcnow()):
-        raise ValidationError(f"Docplanner action {seq} changed meanwhile; look again")
-    return _reread(store, seq)
-
-
-def _reread(store: ActionStore, seq: int) -> QueuedAction:
-    action = store.get(seq)
-    if action is None:
-        raise NotFound(f"no Docplanner action {seq}")
-    return action

@@ -33,7 +33,7 @@ class BookingInfo:
 
     @property
     def source(self) -> str:
-        """"Booked on Docplanner by the patient" (or the practice, or Carecal)."""
+        """ "Booked on Docplanner by the patient" (or the practice, or Carecal)."""
         by = _BY.get(self.booked_by, "")
         return "Booked on Docplanner" + (f" by {by}" if by else "")
 

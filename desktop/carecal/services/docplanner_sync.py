@@ -372,7 +372,8 @@ async def sync_docplanner(
         await sync.pull()
         if due or sync.reconcile_due():
             await sync.reconcile()
-        from carecal.services.docplanner_actions import conflict_line, run_actions_and_flag
+        from carecal.services.docplanner_actions import run_actions_and_flag
+        from carecal.services.docplanner_conflicts import conflict_line
         from carecal.services.docplanner_presence import queue_presence
 
         # The front desk's arrivals and no-shows, as they stand now, go out with the actions.

@@ -29,14 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from carecal.domain.errors import CarecalError
-from carecal.services.docplanner_actions import (
+from carecal.services.docplanner_actions import short_time
+from carecal.services.docplanner_panel import (
     ActionRow,
     DoubleBookingRow,
     discard_action,
     load_double_bookings,
     move_to_proposal,
     retry_action,
-    short_time,
 )
 from carecal.ui.context import UiContext
 

@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from carecal.services.docplanner_actions import display_zone, new_double_bookings, short_time
+from carecal.services.docplanner_actions import short_time
+from carecal.services.docplanner_panel import display_zone, new_double_bookings
 from carecal.services.reminders import Notice, ReminderService
 from carecal.services.syncing import CycleResult
 from carecal.services.video import can_join, join_hint
