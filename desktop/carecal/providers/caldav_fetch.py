@@ -55,7 +55,8 @@ def fetch_all(http: Http, cal_url: str) -> list[RemoteItem]:
     if items is not None:
         return items
     ms, _ = disco.propfind(http, cal_url, [_ETAG], 1)
-    hrefs = [r.href for r in ms.responses if _is_member(r, cal_url)]
+    cal_path = path_of(cal_url).rstrip("/")
+    hrefs = [r.href for r in ms.responses if _is_member(r, cal_path)]
     fetched, _missing = multiget(http, cal_url, sorted(hrefs))
     return fetched  # a resource deleted between listing and fetch is simply not there
 
@@ -77,7 +78,7 @@ def _query_all(http: Http, cal_url: str) -> list[RemoteItem] | None:
             if r.status == 507:
                 return None  # the server cut the answer short (RFC 6578 style)
             continue  # some servers list the collection as its own member
-        if not _is_member(r, cal_url):
+        if not _is_member(r, cal_path):
             continue
         item = item_from(r)
         if item is None:
@@ -155,8 +156,9 @@ def _get_one(http: Http, url: str) -> RemoteItem | None:
     return RemoteItem(RemoteRef(path_of(url), ans.etag()), uid, data)
 
 
-def _is_member(r: Response, cal_url: str) -> bool:
-    """A resource of the calendar (not the collection itself, a sub-collection or an error)."""
-    if r.href.endswith("/") or r.href.rstrip("/") == path_of(cal_url).rstrip("/"):
+def _is_member(r: Response, cal_path: str) -> bool:
+    """A resource of the calendar whose path (decoded, no final slash) is ``cal_path``: not the
+    collection itself, a sub-collection or an error."""
+    if r.href.endswith("/") or r.href.rstrip("/") == cal_path:
         return False
     return r.status is None or 200 <= r.status < 300

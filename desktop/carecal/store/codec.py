@@ -23,6 +23,7 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -254,13 +255,27 @@ def row_to_event(
         raise StoreError(f"event {row.get('id')!r} cannot be read from the database") from exc
 
 
+# A document's fields in sorted order (the row's fields but the derived ones, and the
+# participants): built in this order, a document dumps the same without ``sort_keys``.
+_DERIVED = frozenset({"kind", "start_utc", "end_utc", "n_participants", "recurrence_id"})
+_DOC_FIELDS = sorted([*(f for f in EVENT_FIELDS if f not in _DERIVED), "participants"])
+_PARTS_AT = _DOC_FIELDS.index("participants")
+_DOC_HEAD = tuple(_DOC_FIELDS[:_PARTS_AT])
+_DOC_TAIL = tuple(_DOC_FIELDS[_PARTS_AT + 1 :])
+_HEAD_VALUES = itemgetter(*(EVENT_FIELDS.index(f) for f in _DOC_HEAD))
+_TAIL_VALUES = itemgetter(*(EVENT_FIELDS.index(f) for f in _DOC_TAIL))
+
+
 def event_doc(event: Event, values: tuple[Any, ...] | None = None) -> dict[str, Any]:
-    """A JSON-ready dict of every Event field (audit before/after, outbox payload, sync base).
-    ``values``: the event's ``event_values`` when the caller has them already."""
-    doc = dict(zip(EVENT_FIELDS, values or event_values(event), strict=True))
-    for derived in ("kind", "start_utc", "end_utc", "n_participants", "recurrence_id"):
-        del doc[derived]
+    """A JSON-ready dict of every Event field (audit before/after, outbox payload, sync base),
+    its keys in sorted order. ``values``: the event's ``event_values`` when the caller has them
+    already. Raises ValueError for values of the wrong length."""
+    row = values or event_values(event)
+    if len(row) != len(EVENT_FIELDS):
+        raise ValueError("event values do not match the event fields")
+    doc = dict(zip(_DOC_HEAD, _HEAD_VALUES(row), strict=True))
     doc["participants"] = [[p.patient_id, p.attendance.value] for p in event.participants]
+    doc.update(zip(_DOC_TAIL, _TAIL_VALUES(row), strict=True))
     return doc
 
 

@@ -86,14 +86,16 @@ def store_pulled_batch(
             calendar_id, item.uid, {item_key(e): e for e in item.events}, before
         )
         result[item.uid] = stored
-        keys = {item_key(e) for e in stored}
-        gone.extend(e for k, e in before.items() if k not in keys)
-        for event in stored:
-            (updates if item_key(event) in before else inserts).append(event)
-        for event in stored:
-            values[event.id] = event_values(event)
-        docs = {item_key(e): event_doc(e, values[e.id]) for e in stored}
-        base = json.dumps(docs, sort_keys=True)
+        keyed = sorted(((item_key(e), e) for e in stored), key=lambda pair: pair[0])
+        docs: dict[str, dict[str, Any]] = {}
+        for key, event in keyed:
+            (updates if key in before else inserts).append(event)
+            row = values[event.id] = event_values(event)
+            docs[key] = event_doc(event, row)
+        gone.extend(e for k, e in before.items() if k not in docs)
+        # The same text as the careful path's json.dumps(..., sort_keys=True): the item keys are
+        # sorted above and event_doc builds its keys in sorted order (tested).
+        base = json.dumps(docs)
         sync_rows.append((calendar_id, item.uid, item.remote_id, item.version, base, now))
         entry: dict[str, Any] = {
             "uid": item.uid,
