@@ -33,7 +33,6 @@ from carecal.domain.errors import (
     TransientError,
 )
 from carecal.domain.models import Event, ProviderKind
-from carecal.ical.reader import read_item
 from carecal.providers import caldav_discovery as disco
 from carecal.providers import caldav_fetch as fetch
 from carecal.providers.base import (
@@ -156,6 +155,9 @@ class CalDAVProvider:
         await self._run(work)
 
     def to_events(self, item: RemoteItem, calendar_id: str) -> list[Event]:
+        # Imported here: ``accounts add`` never reads an item (process start-up).
+        from carecal.ical.reader import read_item
+
         return read_item(item.raw, source=item.ref.remote_id, calendar_id=calendar_id)
 
     def to_raw(self, events: Sequence[Event]) -> str:
