@@ -28,7 +28,7 @@ from tests.services.test_docplanner_sync import PATIENT, WARSAW, Practice, pract
 
 __all__ = ["practice"]
 
-SHOTS = Path("/tmp/carecal/shots/h2")
+SHOTS = Path(__file__).parent / "screenshots"  # for a person to look at; not in git
 
 
 def _ctx(practice: Practice, sync: SyncRunner | None = None) -> UiContext:
@@ -213,3 +213,28 @@ def test_the_window_is_in_the_tools_menu_and_empty_says_so(qtbot, window: MainWi
     assert _texts(opened)[0] == "No double bookings."
     assert "Not accepted by Docplanner" not in _texts(opened)
     _save(opened, "double_bookings_empty")
+
+
+def test_the_status_bar_links_to_double_bookings_and_refusals(
+    qtbot, qapp, practice: Practice
+) -> None:  # type: ignore[no-untyped-def]
+    apply_theme(qapp)
+    booked, _lines = _double_booked(practice)
+    window = MainWindow(_ctx(practice))
+    window.ops.show_errors = False
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    link = window.sync.indicator.docplanner
+    assert link.isVisible() and link.text() == "1 double booking"
+    _refused_confirm(practice, str(booked["id"]))
+    acts.queue_simple(
+        practice.session.repo, practice.account, "cancel", str(booked["id"]), reason="ill"
+    )
+    window.sync.refresh()
+    assert link.text() == "1 double booking  ·  1 refused by Docplanner"
+    assert "1 unsent" in window.sync.indicator.button.text()  # the cancel, not yet sent
+    _save(window.statusBar(), "status_bar_docplanner")
+    link.click()
+    opened = window.double_bookings
+    assert opened is not None and opened.isVisible()

@@ -22,6 +22,7 @@ from carecal.providers.base import Provider
 from carecal.services import accounts as svc
 from carecal.store.calendars import LOCAL_ACCOUNT_ID
 from carecal.store.db import Database
+from carecal.store.docplanner_actions import ActionStore
 from carecal.store.repo import Repository
 from carecal.store.syncstate import SyncStore
 from carecal.sync.actions import Progress
@@ -80,6 +81,11 @@ class SyncStatus:
     needs_sign_in: tuple[str, ...] = ()  # account names
     offline: bool = False
     conflicted: frozenset[tuple[str, str]] = field(default_factory=frozenset)  # (cal, uid)
+    # Docplanner: actions (book, move ...) still to go out, actions it refused, and bookings
+    # flagged as double bookings; they live in the Docplanner window, not the pending panel.
+    docplanner_waiting: int = 0
+    docplanner_refused: int = 0
+    double_bookings: int = 0
 
 
 def read_status(
@@ -102,6 +108,12 @@ def read_status(
         if state.last_sync_at:
             stamps.append(state.last_sync_at)
     conflicts = store.open_conflicts()
+    waiting = refused = flagged = 0
+    if any(a.kind is ProviderKind.DOCPLANNER for a in remote):
+        actions = ActionStore(repo)
+        states = [a.state for a in actions.in_states(("pending", "parked"))]
+        waiting, refused = states.count("pending"), states.count("parked")
+        flagged = len(actions.conflicts())
     return SyncStatus(
         accounts=len(remote),
         pending=sum(1 for o in ops if o.state.value == "pending"),
@@ -114,6 +126,9 @@ def read_status(
         needs_sign_in=tuple(a.name for a in remote if a.settings.get("needs_sign_in")),
         offline=offline,
         conflicted=frozenset((c.calendar_id, c.uid) for c in conflicts),
+        docplanner_waiting=waiting,
+        docplanner_refused=refused,
+        double_bookings=flagged,
     )
 
 

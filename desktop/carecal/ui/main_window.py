@@ -194,6 +194,7 @@ class MainWindow(QMainWindow):
         tools.addSeparator()
         self.sync = SyncControls(self.ctx, self, tools, self.ops.fail)
         self._action("Docplanner &double bookings…", None, self.open_double_bookings, tools)
+        self.sync.indicator.docplanner_clicked.connect(self.open_double_bookings)
         if self.ctx.sync is not None:
             self.ctx.sync.finished.connect(self._reload_double_bookings)
 

@@ -52,13 +52,26 @@ def describe(
         parts.append(f"Synced {_when(status.last_sync_at, tz, now)}")
     else:
         parts.append("Not synced yet")
-    if status.pending:
-        parts.append(f"{status.pending} unsent")
+    unsent = status.pending + status.docplanner_waiting
+    if unsent:
+        parts.append(f"{unsent} unsent")
     if status.refused:
         parts.append(f"{status.refused} refused")
     if status.conflicts and conflicts:
         word = "conflict" if status.conflicts == 1 else "conflicts"
         parts.append(f"{status.conflicts} {word}")
+    return "  ·  ".join(parts)
+
+
+def docplanner_text(status: SyncStatus) -> str:
+    """The Docplanner link's text: double bookings and refused actions ("" when none). Any
+    thread."""
+    parts = []
+    if status.double_bookings:
+        word = "double booking" if status.double_bookings == 1 else "double bookings"
+        parts.append(f"{status.double_bookings} {word}")
+    if status.docplanner_refused:
+        parts.append(f"{status.docplanner_refused} refused by Docplanner")
     return "  ·  ".join(parts)
 
 
@@ -75,6 +88,8 @@ def tooltip(status: SyncStatus, tz: ZoneInfo, now: datetime) -> str:
         lines.append(f"{status.pending} changes not yet on the server")
     if status.refused:
         lines.append(f"{status.refused} changes refused by the server (see Pending changes)")
+    if status.docplanner_waiting:
+        lines.append(f"{status.docplanner_waiting} Docplanner actions not yet sent")
     lines.extend(status.errors[:5])
     lines.append("Click for pending changes and conflicts; F5 syncs now.")
     return "\n".join(lines)
@@ -83,11 +98,13 @@ def tooltip(status: SyncStatus, tz: ZoneInfo, now: datetime) -> str:
 class SyncIndicator(QWidget):
     """A dot, a text button and a progress bar for the status bar. GUI thread.
 
-    ``clicked`` opens the pending changes panel; ``conflicts_clicked`` the conflict inbox.
+    ``clicked`` opens the pending changes panel; ``conflicts_clicked`` the conflict inbox;
+    ``docplanner_clicked`` the Docplanner double-bookings window.
     """
 
     clicked = Signal()
     conflicts_clicked = Signal()
+    docplanner_clicked = Signal()
 
     COLORS: ClassVar[dict[str, str]] = {
         "ok": "#16a34a",
@@ -114,12 +131,19 @@ class SyncIndicator(QWidget):
         self.conflicts.setStyleSheet("color: #b91c1c; font-weight: 600;")
         self.conflicts.clicked.connect(self.conflicts_clicked.emit)
         self.conflicts.hide()
+        self.docplanner = QToolButton()
+        self.docplanner.setAutoRaise(True)
+        self.docplanner.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.docplanner.setStyleSheet("color: #b91c1c; font-weight: 600;")
+        self.docplanner.setToolTip("Open Docplanner double bookings and refused actions")
+        self.docplanner.clicked.connect(self.docplanner_clicked.emit)
+        self.docplanner.hide()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(90)
         self.bar.setFixedHeight(10)
         self.bar.setTextVisible(False)
         self.bar.hide()
-        for w in (self.dot, self.button, self.conflicts, self.bar):
+        for w in (self.dot, self.button, self.conflicts, self.docplanner, self.bar):
             lay.addWidget(w)
         self.status = SyncStatus()
         self.busy = False
@@ -133,11 +157,13 @@ class SyncIndicator(QWidget):
             word = "conflict" if status.conflicts == 1 else "conflicts"
             self.conflicts.setText(f"{status.conflicts} {word}")
         self.conflicts.setVisible(bool(status.conflicts))
+        self.docplanner.setText(docplanner_text(status))
+        self.docplanner.setVisible(bool(self.docplanner.text()))
         self.button.setText(text)
         self.button.setToolTip(tooltip(status, tz, now))
         if status.accounts == 0:
             self.state = "offline"
-        elif status.needs_sign_in or status.errors or status.refused:
+        elif status.needs_sign_in or status.errors or status.refused or status.docplanner_refused:
             self.state = "problem" if not status.offline else "offline"
         elif status.offline:
             self.state = "offline"
