@@ -31,3 +31,24 @@ def test_start_debounce_network_back_and_stop() -> None:
         await asyncio.wait_for(task, 1.0)
 
     asyncio.run(main())
+
+
+def test_a_new_interval_applies_from_the_next_wait() -> None:
+    starts: list[float] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        sched: SyncScheduler
+
+        async def cycle(token: CancelToken, force: bool) -> None:
+            starts.append(loop.time())
+            sched.set_interval(0.05)  # what the window does once a Docplanner account synced
+
+        sched = SyncScheduler(cycle, interval=3600.0, debounce=3600.0)
+        task = asyncio.create_task(sched.run())
+        await asyncio.sleep(0.3)
+        sched.stop()
+        await asyncio.wait_for(task, 1.0)
+
+    asyncio.run(main())
+    assert len(starts) >= 3  # every 0.05 s instead of once an hour

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QTimer
 
 from carecal.domain.errors import AuthExpired, TransientError
-from carecal.domain.models import Event, new_id
+from carecal.domain.models import Account, Event, ProviderKind, new_id
 from carecal.services.syncing import CycleResult
 from carecal.ui.context import UiContext
-from carecal.ui.sync_runner import SyncRunner
+from carecal.ui.sync_runner import DOCPLANNER_INTERVAL, SyncRunner
 from carecal.ui.sync_status import describe
 from tests.services.sync_helpers import REMOTE, fill, make_remote
 
@@ -154,3 +154,22 @@ def test_window_has_sync_now_and_an_indicator(window) -> None:  # type: ignore[n
     assert remote.account.name == "Clinic server"
     window.sync.refresh()
     assert window.sync.indicator.button.text() == "Not synced yet"
+
+
+def test_with_a_docplanner_account_the_calendars_are_polled_every_minute(ctx, qtbot) -> None:  # type: ignore[no-untyped-def]
+    remote = make_remote(ctx.session.repo)
+    runner = _runner(ctx, remote.provider)
+    runner.start()
+    try:
+        with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+            pass
+        assert not blocker.args[0].docplanner
+        assert runner._scheduler._interval == 3600  # only calendar accounts: as configured
+        account = Account(new_id(), ProviderKind.DOCPLANNER, "Docplanner (pl)", {"domain": "pl"})
+        ctx.session.repo.add_account(account, actor="test")
+        with qtbot.waitSignal(runner.finished, timeout=10_000) as blocker:
+            runner.sync_now()
+    finally:
+        runner.stop()
+    assert blocker.args[0].docplanner
+    assert runner._scheduler._interval == DOCPLANNER_INTERVAL == 60

@@ -155,6 +155,7 @@ class CycleResult:
     # desktop notification; flagged once, so a later cycle does not repeat them.
     double_bookings: list[str] = field(default_factory=list)
     double_booking_ids: list[tuple[str, str]] = field(default_factory=list)  # (account, booking)
+    docplanner: bool = False  # a Docplanner account took part (the window then polls more often)
     checked_at: str | None = None  # set when every account synced cleanly (ISO, UTC)
 
     @property
@@ -240,6 +241,7 @@ async def _sync_docplanner(repo: Repository, account: Account, result: CycleResu
     """Bookings in and slots out for a Docplanner account (services.docplanner_sync)."""
     from carecal.services.docplanner_client import sync_account_now
 
+    result.docplanner = True
     report = await sync_account_now(repo, account)
     result.errors += [f"{account.name}: {e}" for e in report.errors]
     result.offline = result.offline or report.offline

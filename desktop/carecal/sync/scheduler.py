@@ -51,6 +51,10 @@ class SyncScheduler:
     def sync_now(self) -> None:
         self._call(lambda: self._schedule(0.0, force=True, restart=False))
 
+    def set_interval(self, seconds: float) -> None:
+        """Sync every ``seconds`` from the next wait on. The loop's thread (a cycle calls it)."""
+        self._interval = seconds
+
     def stop(self) -> None:
         """Cancel the running cycle (between items) and end ``run``."""
 

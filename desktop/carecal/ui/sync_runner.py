@@ -26,6 +26,10 @@ from carecal.ui.events import AppEvents
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 0.05  # the GUI needs no more than ~20 progress updates a second
+# With a Docplanner account, busy time added in Google, Outlook or iCloud must close its slots on
+# Docplanner quickly, and those calendars cannot tell a desktop app about a change: poll them
+# every minute (a quiet cycle is one small request per calendar).
+DOCPLANNER_INTERVAL = 60.0
 
 
 class SyncRunner(QObject):
@@ -50,6 +54,7 @@ class SyncRunner(QObject):
         super().__init__()
         self._db = db
         self._providers = providers
+        self._interval = interval
         self._scheduler = SyncScheduler(self._cycle, interval=interval, debounce=debounce)
         self._thread: threading.Thread | None = None
         self._token: CancelToken | None = None
@@ -131,6 +136,8 @@ class SyncRunner(QObject):
         finally:
             self._token = None
             self._db.close()  # this thread's connection; the next cycle opens it again
+        fast = min(self._interval, DOCPLANNER_INTERVAL)
+        self._scheduler.set_interval(fast if result.docplanner else self._interval)
         self.finished.emit(result)
         return result
 
