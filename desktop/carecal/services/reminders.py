@@ -193,8 +193,10 @@ class ReminderService:
             lambda event: self._label(event, style),
         )
         if notices:
+            # Pruned only when a key is added: ``keys`` already ignores old ones, so a quiet
+            # check (every 30 s from the window) takes no write lock.
             self.shown.add((n.key for n in notices), now)
-        self.shown.prune(now - KEEP_SHOWN)
+            self.shown.prune(now - KEEP_SHOWN)
         return notices
 
     def _label(self, event: Event, style: NameStyle) -> str:
