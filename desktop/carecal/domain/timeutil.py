@@ -22,6 +22,7 @@ __all__ = [
     "localize",
     "same_instance",
     "to_local_naive",
+    "utc_instant",
 ]
 
 
@@ -66,6 +67,13 @@ def add_real(value: datetime, delta: timedelta) -> datetime:
 def day_start(day: date, zone: tzinfo) -> datetime:
     """The first instant of a local calendar day (midnight, or later if midnight is skipped)."""
     return localize(datetime.combine(day, time(0, 0)), zone)
+
+
+def utc_instant(value: When) -> datetime:
+    """A datetime as it is; a date (an all-day start or end) as its midnight in UTC."""
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
 def same_instance(a: When, b: When) -> bool:

@@ -13,10 +13,11 @@ StoreError.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from carecal.domain.errors import NotFound
 from carecal.domain.models import AppointmentStatus, Event, VisitMode
+from carecal.domain.timeutil import utc_instant
 from carecal.services.events import EventService, day_bounds
 from carecal.services.kiosk_rules import NameStyle, is_kiosk_visit, patient_label, states_of
 from carecal.store.repo import Repository
@@ -48,12 +49,6 @@ class DaySheet:
         return sum(1 for r in self.rows if not r.blocked)
 
 
-def _instant(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 def build_day_sheet(repo: Repository, day: date, now: datetime) -> DaySheet:
     """The sheet of ``day`` (in the display zone). See the module docstring."""
     events = EventService(repo, actor="daysheet")
@@ -68,10 +63,10 @@ def build_day_sheet(repo: Repository, day: date, now: datetime) -> DaySheet:
             continue
         if event.status is AppointmentStatus.CANCELLED:
             continue
-        begins = _instant(occ.start).astimezone(zone)
+        begins = utc_instant(occ.start).astimezone(zone)
         if begins.date() != day:
             continue
-        ends = _instant(occ.end).astimezone(zone)
+        ends = utc_instant(occ.end).astimezone(zone)
         times = (f"{begins:%H:%M}", f"{ends:%H:%M}")
         if not is_kiosk_visit(event):
             if event.busy:

@@ -29,7 +29,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -43,6 +43,7 @@ from carecal.domain.models import (
     Settings,
     VisitMode,
 )
+from carecal.domain.timeutil import utc_instant
 from carecal.net.smtp import (
     SmtpConfig,
     SmtpConnection,
@@ -136,12 +137,6 @@ def smtp_config(settings: Settings, cafile: str | None = None) -> SmtpConfig:
     )
 
 
-def _aware(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 def _wants(event: Event, patient_id: str) -> bool:
     for p in event.participants:
         if p.patient_id == patient_id:
@@ -180,7 +175,7 @@ class EmailReminderService:
         patients: dict[str, Patient | None] = {}
         domain = settings.smtp_from.rpartition("@")[2] or "carecal.invalid"
         for occ in self._occurrences(*window):
-            start = _aware(occ.start)
+            start = utc_instant(occ.start)
             if not now <= start < window[1]:
                 continue
             event_id, rid = occ.key
@@ -334,8 +329,8 @@ class EmailReminderService:
     def fields(self, occ: Occurrence, patient: Patient, settings: Settings) -> dict[str, str]:
         """The template fields of one visit for one patient (nothing about anyone else)."""
         zone = self.events.display_zone()
-        start = _aware(occ.start).astimezone(zone)
-        end = _aware(occ.end).astimezone(zone)
+        start = utc_instant(occ.start).astimezone(zone)
+        end = utc_instant(occ.end).astimezone(zone)
         event = occ.event
         video = event.video_url if event.mode is VisitMode.VIDEO else ""
         return {
@@ -390,7 +385,8 @@ class EmailReminderService:
         lo, hi = row.starts_at - timedelta(minutes=1), row.starts_at + timedelta(minutes=1)
         for occ in self._occurrences(lo, hi):
             same = (
-                occ.key == (row.event_id, row.recurrence_id) and _aware(occ.start) == row.starts_at
+                occ.key == (row.event_id, row.recurrence_id)
+                and utc_instant(occ.start) == row.starts_at
             )
             ours = row.patient_id in occ.event.patient_ids() and _wants(occ.event, row.patient_id)
             if same and ours:

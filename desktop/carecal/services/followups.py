@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from carecal.domain.availability import Interval
@@ -38,6 +38,7 @@ from carecal.domain.models import (
     Settings,
     new_id,
 )
+from carecal.domain.timeutil import utc_instant
 from carecal.services.events import EventService, validate_event
 from carecal.services.slots import free_slots_for
 
@@ -91,12 +92,6 @@ class Recall:
     def overdue_days(self, today: date) -> int:
         """Days past the due date (negative: due in that many days)."""
         return (today - self.due).days
-
-
-def _aware(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time(0), tzinfo=UTC)
 
 
 class FollowupService:
@@ -164,7 +159,7 @@ class FollowupService:
             return None
         service = self.service_of(event)
         n = weeks or followup_weeks(service if service.id else None, self.repo.settings())
-        target = _aware(occ.start).astimezone(self.zone()).date() + timedelta(weeks=n)
+        target = utc_instant(occ.start).astimezone(self.zone()).date() + timedelta(weeks=n)
         slots = self.slots_around(service, target, count)
         return FollowupOffer(event, patient, service, n, target, tuple(slots))
 
@@ -184,16 +179,16 @@ class FollowupService:
             pids = occ.event.patient_ids()
             if len(pids) != 1 or occ.event.status in _NOT_BOOKED:
                 continue
-            pid, when = pids[0], _aware(occ.start)
+            pid, when = pids[0], utc_instant(occ.start)
             visits.setdefault(pid, []).append(when)
             if occ.event.status is AppointmentStatus.COMPLETED and occ.event.service_id in services:
                 seen = latest.get(pid)
-                if seen is None or _aware(seen.start) < when:
+                if seen is None or utc_instant(seen.start) < when:
                     latest[pid] = occ
         zone, today = self.zone(), self.today()
         out: list[Recall] = []
         for pid, occ in latest.items():
-            when = _aware(occ.start)
+            when = utc_instant(occ.start)
             if any(v > when for v in visits[pid]):
                 continue  # something is booked (or happened) after it
             service = services[occ.event.service_id or ""]

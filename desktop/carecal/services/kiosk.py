@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from carecal.domain.availability import Interval
@@ -37,6 +37,7 @@ from carecal.domain.models import (
     VisitMode,
     new_id,
 )
+from carecal.domain.timeutil import utc_instant
 from carecal.services.events import EventService, day_bounds, validate_event
 from carecal.services.kiosk_rules import (
     NO_PIN_MESSAGE,
@@ -258,7 +259,7 @@ class KioskService:
         if attendance is Attendance.ARRIVED:
             refusal = arrival_refusal(state, is_today)
         else:
-            refusal = no_show_refusal(state, _aware(occ.start), self.now(), is_today)
+            refusal = no_show_refusal(state, utc_instant(occ.start), self.now(), is_today)
         if refusal:
             raise KioskRefused(refusal)
         changed = with_attendance(occ.event, patient_id, attendance)
@@ -279,7 +280,7 @@ class KioskService:
         found: dict[str, list[tuple[Occurrence, Patient]]] = {}
         if wanted:
             for occ in self._occurrences(now.date()):
-                if _aware(occ.end) <= now:
+                if utc_instant(occ.end) <= now:
                     continue
                 for pid, state in states_of(occ.event).items():
                     if state is not VisitState.EXPECTED:
@@ -293,13 +294,13 @@ class KioskService:
         self.self_limiter.record(len(found) == 1, now)
         if len(found) != 1:
             return None
-        occ, patient = min(next(iter(found.values())), key=lambda item: _aware(item[0].start))
+        occ, patient = min(next(iter(found.values())), key=lambda item: utc_instant(item[0].start))
         return SelfMatch(
             key=occ.key,
             day=now.date(),
             patient_id=patient.id,
             first_name=patient.first_name,
-            start=_aware(occ.start).astimezone(self.zone()),
+            start=utc_instant(occ.start).astimezone(self.zone()),
             service=self._service_name(occ.event),
         )
 
@@ -407,7 +408,7 @@ class KioskService:
             for o in occs
             if is_kiosk_visit(o.event)
             and isinstance(o.start, datetime)
-            and _aware(o.start).astimezone(self.zone()).date() == day
+            and utc_instant(o.start).astimezone(self.zone()).date() == day
         ]
 
     def _find(self, key: VisitKey, day: date) -> Occurrence:
@@ -439,8 +440,8 @@ class KioskService:
         names: dict[str, str],
     ) -> Visit:
         start, end = (
-            _aware(occ.start).astimezone(now.tzinfo),
-            _aware(occ.end).astimezone(now.tzinfo),
+            utc_instant(occ.start).astimezone(now.tzinfo),
+            utc_instant(occ.end).astimezone(now.tzinfo),
         )
         attendees = tuple(
             Attendee(
@@ -467,9 +468,3 @@ class KioskService:
             if cal.is_default and not cal.read_only:
                 return cal
         return self.repo.ensure_local_calendar()
-
-
-def _aware(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time(0), tzinfo=UTC)

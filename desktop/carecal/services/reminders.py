@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from carecal.domain.errors import NotFound
 from carecal.domain.models import AppointmentStatus, Event, Occurrence, Settings, VisitMode
+from carecal.domain.timeutil import utc_instant
 from carecal.services.events import EventService, day_bounds
 from carecal.services.kiosk_rules import NameStyle, patient_label
 from carecal.store.db import Database
@@ -60,12 +61,6 @@ def parse_clock(text: str) -> time | None:
         return None
 
 
-def _instant(value: datetime | date) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
 def _counts(occ: Occurrence) -> bool:
     return (
         isinstance(occ.start, datetime)
@@ -89,7 +84,7 @@ def due_notices(
     """
     out: list[Notice] = []
     local_now = now.astimezone(zone)
-    timed = sorted((o for o in occurrences if _counts(o)), key=lambda o: _instant(o.start))
+    timed = sorted((o for o in occurrences if _counts(o)), key=lambda o: utc_instant(o.start))
     if settings.summary_enabled:
         at = parse_clock(settings.summary_time)
         if at is not None:
@@ -97,12 +92,12 @@ def due_notices(
             start = datetime.combine(today, at, tzinfo=zone)
             key = f"summary:{today.isoformat()}"
             if start <= now < start + SUMMARY_WINDOW and key not in shown:
-                todays = [o for o in timed if _instant(o.start).astimezone(zone).date() == today]
+                todays = [o for o in timed if utc_instant(o.start).astimezone(zone).date() == today]
                 out.append(_summary(key, todays, zone, label))
     if settings.notify_before_enabled:
         lead = timedelta(minutes=max(0, settings.notify_before_minutes))
         for occ in timed:
-            start = _instant(occ.start)
+            start = utc_instant(occ.start)
             key = f"before:{occ.key[0]}:{occ.key[1]}:{start.astimezone(UTC).isoformat()}"
             if start - lead <= now < start and key not in shown:
                 out.append(_before(key, occ, now, zone, label))
@@ -110,13 +105,13 @@ def due_notices(
 
 
 def _hhmm(value: datetime | date, zone: ZoneInfo) -> str:
-    return f"{_instant(value).astimezone(zone):%H:%M}"
+    return f"{utc_instant(value).astimezone(zone):%H:%M}"
 
 
 def _before(
     key: str, occ: Occurrence, now: datetime, zone: ZoneInfo, label: Callable[[Event], str]
 ) -> Notice:
-    minutes = max(0, round((_instant(occ.start) - now).total_seconds() / 60))
+    minutes = max(0, round((utc_instant(occ.start) - now).total_seconds() / 60))
     when = "now" if minutes == 0 else f"in {minutes} min"
     event = occ.event
     video = event.video_url if event.mode is VisitMode.VIDEO else ""
@@ -126,14 +121,16 @@ def _before(
     body = f"{_hhmm(occ.start, zone)}–{_hhmm(occ.end, zone)} ({when})"
     if where:
         body += f" · {where}"
-    return Notice(key, "before", label(event), body, video, _instant(occ.start), _instant(occ.end))
+    return Notice(
+        key, "before", label(event), body, video, utc_instant(occ.start), utc_instant(occ.end)
+    )
 
 
 def gaps(
     occurrences: Sequence[Occurrence], minimum: timedelta = MIN_GAP
 ) -> list[tuple[datetime, datetime]]:
     """Free spans of at least ``minimum`` between the first start and the last end. Pure."""
-    spans = sorted((_instant(o.start), _instant(o.end)) for o in occurrences if o.event.busy)
+    spans = sorted((utc_instant(o.start), utc_instant(o.end)) for o in occurrences if o.event.busy)
     out: list[tuple[datetime, datetime]] = []
     if not spans:
         return out
@@ -159,7 +156,7 @@ def _summary(
         lines.append(f"Gaps: {shown}")
     else:
         lines.append("No gaps of 30 minutes or more.")
-    last_end = max(_instant(o.end) for o in todays)
+    last_end = max(utc_instant(o.end) for o in todays)
     lines.append(f"Last ends at {last_end.astimezone(zone):%H:%M}")
     title = f"Today: {count} appointment{'s' if count != 1 else ''}"
     return Notice(key, "summary", title, "\n".join(lines))
