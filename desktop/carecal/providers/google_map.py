@@ -145,8 +145,8 @@ def version_json(versions: Mapping[str, str]) -> str:
 
 
 def parse_version(version: str | None, master_id: str) -> dict[str, str]:
-    """The {google id: etag} map of a RemoteRef.version. A version that is not such a map (an
-    older or foreign one) is taken as the master's etag itself."""
+    """The {event id: etag} map of a RemoteRef.version (Google's and Outlook's). A version
+    that is not such a map (an older or foreign one) is taken as the master's etag itself."""
     if not version:
         return {}
     try:
@@ -501,8 +501,8 @@ def item_events(resources: Sequence[Mapping[str, Any]], calendar_id: str) -> lis
 
 
 def stored_resource(event: Event) -> dict[str, Any] | None:
-    """The Google resource an event was read from (its ``raw``), or None (a new event, or a raw
-    of another kind, such as iCalendar text)."""
+    """The Google (or Graph) resource an event was read from (its ``raw``), or None (a new
+    event, or a raw of another kind, such as iCalendar text)."""
     raw = event.raw
     if not raw or not raw.lstrip().startswith("{"):
         return None

@@ -1,7 +1,7 @@
 """Microsoft Graph event resources -> Carecal's domain events, Carecal's own fields on an
 Outlook event, and the masks of the privacy levels (the same levels and labels as Google's:
-providers/google_map.Privacy and Labels). Events -> the fields Carecal writes:
-providers/outlook_body.py.
+providers/google_map.Privacy and Labels; the version map and ``stored_resource`` come from
+there too). Events -> the fields Carecal writes: providers/outlook_body.py.
 
 The representation: an item is a series master (or a single event) plus the
 series' exceptions, as Graph returned them, and the original starts of the occurrences Graph no
@@ -50,13 +50,16 @@ from carecal.providers.google_map import (
     Privacy,
     canonical,
     mask_signature,
+    parse_version,
     sort_key,
     split_video,
+    stored_resource,
+    version_json,
 )
 from carecal.providers.outlook_recur import same_pattern, to_rrule
 from carecal.providers.outlook_zones import iana_of, windows_of, zone_info
 
-__all__ = ["Labels", "Privacy"]
+__all__ = ["Labels", "Privacy", "parse_version", "stored_resource", "version_json"]
 
 log = logging.getLogger(__name__)
 
@@ -141,23 +144,6 @@ def etag_of(resource: Mapping[str, Any]) -> str:
 def version_text(resources: Sequence[Mapping[str, Any]]) -> str:
     """``RemoteRef.version``: {id: @odata.etag} of the master and every exception."""
     return version_json({str(r.get("id", "")): etag_of(r) for r in resources})
-
-
-def version_json(versions: Mapping[str, str]) -> str:
-    return json.dumps(dict(versions), sort_keys=True, separators=(",", ":"))
-
-
-def parse_version(version: str | None, master_id: str) -> dict[str, str]:
-    """The {id: etag} map of a RemoteRef.version; anything else is the master's etag."""
-    if not version:
-        return {}
-    try:
-        data = json.loads(version)
-    except ValueError:
-        data = None
-    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
-        return {str(k): v for k, v in data.items()}
-    return {master_id: version}
 
 
 # --- times ------------------------------------------------------------------------------------
@@ -460,18 +446,6 @@ def removed_originals(
         if text not in seen and inner_low <= moment.astimezone(UTC) < inner_high:
             out.append(text)
     return out
-
-
-def stored_resource(event: Event) -> dict[str, Any] | None:
-    """The Graph resource an event was read from (its ``raw``), or None."""
-    raw = event.raw
-    if not raw or not raw.lstrip().startswith("{"):
-        return None
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 
 
 # --- masks ------------------------------------------------------------------------------------
