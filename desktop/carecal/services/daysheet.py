@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from carecal.domain.errors import NotFound
 from carecal.domain.models import AppointmentStatus, Event, VisitMode
 from carecal.domain.timeutil import utc_instant
 from carecal.services.events import EventService, day_bounds
-from carecal.services.kiosk_rules import NameStyle, is_kiosk_visit, patient_label, states_of
+from carecal.services.kiosk import kiosk_name, service_name
+from carecal.services.kiosk_rules import NameStyle, is_kiosk_visit, states_of
 from carecal.store.repo import Repository
 
 
@@ -74,14 +74,15 @@ def build_day_sheet(repo: Repository, day: date, now: datetime) -> DaySheet:
             continue
         states = states_of(event)
         who = tuple(
-            _name(repo, pid, style) + ("" if state.value == "expected" else f" ({state.label})")
+            kiosk_name(repo, pid, style)
+            + ("" if state.value == "expected" else f" ({state.label})")
             for pid, state in states.items()
         )
         rows.append(
             SheetRow(
                 *times,
                 who,
-                _service(repo, event),
+                service_name(repo, event),
                 _where(event),
                 event.status.label,
                 video=event.mode is VisitMode.VIDEO,
@@ -96,22 +97,6 @@ def build_day_sheet(repo: Repository, day: date, now: datetime) -> DaySheet:
         names=style,
         printed=f"printed {local_now.day} {local_now:%B %Y, %H:%M}",
     )
-
-
-def _name(repo: Repository, patient_id: str, style: NameStyle) -> str:
-    try:
-        return patient_label(repo.get_patient(patient_id), style)
-    except NotFound:
-        return "Patient"
-
-
-def _service(repo: Repository, event: Event) -> str:
-    if event.service_id:
-        try:
-            return repo.get_service(event.service_id).name
-        except NotFound:
-            pass
-    return "Group session" if event.is_group else "Appointment"
 
 
 def _where(event: Event) -> str:

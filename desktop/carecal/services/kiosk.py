@@ -119,6 +119,24 @@ def idle_seconds(settings: Settings) -> int:
     return min(max(settings.kiosk_idle_seconds, IDLE_MIN_SECONDS), IDLE_MAX_SECONDS)
 
 
+def kiosk_name(repo: Repository, patient_id: str, style: NameStyle) -> str:
+    """A patient named as the kiosk names them ("Patient" once removed). Raises StoreError."""
+    try:
+        return patient_label(repo.get_patient(patient_id), style)
+    except NotFound:
+        return "Patient"
+
+
+def service_name(repo: Repository, event: Event) -> str:
+    """The visit's service as the kiosk and the day sheet show it. Raises StoreError."""
+    if event.service_id:
+        try:
+            return repo.get_service(event.service_id).name
+        except NotFound:
+            pass
+    return "Group session" if event.is_group else "Appointment"
+
+
 @dataclass(frozen=True, slots=True)
 class Attendee:
     """One patient of a visit as the kiosk shows them. ``label`` is "" on other days."""
@@ -218,7 +236,7 @@ class KioskService:
             names: dict[str, str] = {}
             if is_today:
                 for pid in occ.event.patient_ids():
-                    names[pid] = self._label(pid, style)
+                    names[pid] = kiosk_name(self.repo, pid, style)
             out.append(self._visit(occ, day, now, is_today, names))
         return out
 
@@ -301,7 +319,7 @@ class KioskService:
             patient_id=patient.id,
             first_name=patient.first_name,
             start=utc_instant(occ.start).astimezone(self.zone()),
-            service=self._service_name(occ.event),
+            service=service_name(self.repo, occ.event),
         )
 
     def self_check_in(self, match: SelfMatch) -> Changes:
@@ -417,20 +435,6 @@ class KioskService:
                 return occ
         raise KioskRefused("This visit is no longer on the list.")
 
-    def _label(self, patient_id: str, style: NameStyle) -> str:
-        try:
-            return patient_label(self.repo.get_patient(patient_id), style)
-        except NotFound:
-            return "Patient"
-
-    def _service_name(self, event: Event) -> str:
-        if event.service_id:
-            try:
-                return self.repo.get_service(event.service_id).name
-            except NotFound:
-                pass
-        return "Group session" if event.is_group else "Appointment"
-
     def _visit(
         self,
         occ: Occurrence,
@@ -458,7 +462,7 @@ class KioskService:
             day=day,
             start=start,
             end=end,
-            service=self._service_name(occ.event),
+            service=service_name(self.repo, occ.event),
             group=occ.event.is_group or len(attendees) > 1,
             attendees=attendees,
         )
