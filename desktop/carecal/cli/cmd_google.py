@@ -33,13 +33,14 @@ def _graphical() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def browser(no_browser: bool) -> Callable[[str], object]:
-    """What the sign-in calls with the address to open (on a worker thread)."""
+def browser(no_browser: bool, remote: str = "Google") -> Callable[[str], object]:
+    """What the sign-in calls with the address to open (on a worker thread); ``remote`` is who
+    is signed in to ("Google", "Microsoft"). Also used by cmd_outlook."""
 
     def open_url(url: str) -> bool:
         opened = False
         if not no_browser and _graphical():
-            write_line("Opening your browser to sign in to Google…")
+            write_line(f"Opening your browser to sign in to {remote}…")
             try:
                 opened = bool(webbrowser.open(url))
             except webbrowser.Error:
@@ -47,7 +48,7 @@ def browser(no_browser: bool) -> Callable[[str], object]:
         if opened:
             write_line("If it did not open, open this address in a browser on this computer:")
         else:
-            write_line("Open this address in a browser on this computer to sign in to Google:")
+            write_line(f"Open this address in a browser on this computer to sign in to {remote}:")
         write_line(f"  {url}")
         write_line("Waiting for you to sign in (Ctrl+C cancels)…")
         out().flush()
@@ -90,9 +91,21 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
     account = added.account
     email = google.email_of(account)
     write_line(f"Signed in{f' as {email}' if email else ''}.")
+    write_mirrored(session, account, found, existed=added.existed)
+    level = google.privacy_of(account)
+    write_line(f"Privacy: {level}. {google.PRIVACY_HELP[level]}")
+    write_line("Run 'carecal sync' to bring their events here.")
+    return EXIT_OK
+
+
+def write_mirrored(
+    session: Session, account: Account, found: Sequence[RemoteCalendar], *, existed: bool
+) -> None:
+    """Print which of the ``found`` calendars the account just added (or, with ``existed``,
+    signed in again) mirrors. Also used by cmd_outlook. Raises StoreError."""
     mirrored = {c.remote_id for c in session.repo.list_calendars() if c.account_id == account.id}
     count = sum(1 for c in found if c.remote_id in mirrored)
-    if added.existed:
+    if existed:
         write_line(
             f"{account.name!r} was already on this computer: signed in again; "
             f"mirroring {count} of {len(found)}:"
@@ -103,10 +116,6 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
         mark = "x" if remote.remote_id in mirrored else " "
         ro = " (read-only)" if remote.read_only else ""
         write_line(f"  [{mark}] {remote.name}{ro}")
-    level = google.privacy_of(account)
-    write_line(f"Privacy: {level}. {google.PRIVACY_HELP[level]}")
-    write_line("Run 'carecal sync' to bring their events here.")
-    return EXIT_OK
 
 
 def _google(session: Session, name: str) -> Account:

@@ -11,11 +11,10 @@ line and a non-zero exit status; nothing is kept then.
 from __future__ import annotations
 
 import argparse
-import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from carecal.cli import EXIT_OK
-from carecal.cli.cmd_google import _graphical
+from carecal.cli.cmd_google import browser, write_mirrored
 from carecal.cli.output import out, write_line
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import Account
@@ -23,35 +22,13 @@ from carecal.services import accounts as svc
 from carecal.services import google_client, outlook_client
 from carecal.services import outlook_accounts as outlook
 from carecal.services.accounts import RemoteCalendar
+from carecal.services.google_accounts import unsent_count
 from carecal.services.session import Session
 
 CONSENT_PAGES = (
     "https://account.live.com/consent/Manage (personal accounts) or "
     "https://myapps.microsoft.com (work and school accounts)"
 )
-
-
-def browser(no_browser: bool) -> Callable[[str], object]:
-    """What the sign-in calls with the address to open (on a worker thread)."""
-
-    def open_url(url: str) -> bool:
-        opened = False
-        if not no_browser and _graphical():
-            write_line("Opening your browser to sign in to Microsoft…")
-            try:
-                opened = bool(webbrowser.open(url))
-            except webbrowser.Error:
-                opened = False
-        if opened:
-            write_line("If it did not open, open this address in a browser on this computer:")
-        else:
-            write_line("Open this address in a browser on this computer to sign in to Microsoft:")
-        write_line(f"  {url}")
-        write_line("Waiting for you to sign in (Ctrl+C cancels)…")
-        out().flush()
-        return opened
-
-    return open_url
 
 
 def show_code(code: outlook.DeviceCode) -> None:
@@ -64,7 +41,7 @@ def show_code(code: outlook.DeviceCode) -> None:
 def _flow(args: argparse.Namespace) -> dict[str, object]:
     if getattr(args, "device_code", False):
         return {"show_code": show_code}
-    return {"open_browser": browser(args.no_browser)}
+    return {"open_browser": browser(args.no_browser, "Microsoft")}
 
 
 def add_account(session: Session, args: argparse.Namespace) -> int:
@@ -90,19 +67,7 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
     account = added.account
     email = outlook_client.email_of(account)
     write_line(f"Signed in{f' as {email}' if email else ''}.")
-    mirrored = {c.remote_id for c in session.repo.list_calendars() if c.account_id == account.id}
-    count = sum(1 for c in found if c.remote_id in mirrored)
-    if added.existed:
-        write_line(
-            f"{account.name!r} was already on this computer: signed in again; "
-            f"mirroring {count} of {len(found)}:"
-        )
-    else:
-        write_line(f"Added account {account.name!r}; mirroring {count} of {len(found)}:")
-    for remote in found:
-        mark = "x" if remote.remote_id in mirrored else " "
-        ro = " (read-only)" if remote.read_only else ""
-        write_line(f"  [{mark}] {remote.name}{ro}")
+    write_mirrored(session, account, found, existed=added.existed)
     level = outlook_client.privacy_of(account)
     help_text = google_client.PRIVACY_HELP[level].replace("Google", "Outlook")
     write_line(f"Privacy: {level}. {help_text}")
@@ -123,17 +88,11 @@ def sign_in_again(session: Session, account: Account, args: argparse.Namespace) 
         **_flow(args),
     )
     outlook.finish_sign_in_again(session.repo, account, signin, actor="cli")
-    pending = google_client_unsent(session, account)
+    pending = unsent_count(session.repo, account)
     write_line(f"Signed in to {account.name!r} again.")
     if pending:
         write_line(f"Its {pending} unsent changes go out with the next 'carecal sync'.")
     return EXIT_OK
-
-
-def google_client_unsent(session: Session, account: Account) -> int:
-    from carecal.services.google_accounts import unsent_count
-
-    return unsent_count(session.repo, account)
 
 
 def sign_out(session: Session, account: Account) -> int:
@@ -160,7 +119,7 @@ def set_account(session: Session, account: Account, level: str) -> int:
 
 def remove_account(session: Session, account: Account, discard_unsent: bool) -> int:
     """Forget the sign-in, then remove the account from this computer."""
-    pending = google_client_unsent(session, account)
+    pending = unsent_count(session.repo, account)
     if pending and not discard_unsent:
         raise CarecalError(
             f"{account.name!r} has {pending} unsent changes; sync first, or remove it "
