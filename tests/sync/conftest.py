@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,10 @@ def provider() -> MemoryProvider:
 def make_replica(tmp_path: Path) -> Iterator[Callable[..., Replica]]:
     made: list[Replica] = []
 
-    def make(name: str = "a", policy: str = "ask") -> Replica:
-        replica = open_replica(tmp_path / name, policy=policy)
+    def make(name: str = "a", policy: str = "ask", **account: Any) -> Replica:
+        """A replica in ``tmp_path / name``; ``account`` as open_replica's (kind, username,
+        remote_id)."""
+        replica = open_replica(tmp_path / name, policy=policy, **account)
         made.append(replica)
         return replica
 

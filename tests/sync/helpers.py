@@ -9,16 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from carecal.domain.errors import RemoteError, TransientError
 from carecal.domain.models import Account, Calendar, Event, ProviderKind, new_id
-from carecal.providers.base import RemoteCalendar, RemoteRef
+from carecal.providers.base import Provider, RemoteCalendar, RemoteRef
 from carecal.providers.memory import MemoryProvider
 from carecal.services.session import DB_FILE, Session, open_session
+from carecal.services.syncing import ProviderFactory, run_cycle
 from carecal.store.syncstate import SyncStore
 from carecal.sync.actions import CalendarReport
-from carecal.sync.engine import SyncOptions, sync_calendar
+from carecal.sync.engine import CancelToken, SyncOptions, sync_calendar
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 REMOTE = RemoteCalendar("cal1", "Practice")
@@ -95,15 +97,24 @@ class Replica:
         self.session.repo.delete_event(master.id, actor="user")
 
 
-def open_replica(data_dir: Path, *, policy: str = "ask") -> Replica:
+def open_replica(
+    data_dir: Path,
+    *,
+    policy: str = "ask",
+    kind: ProviderKind = ProviderKind.CALDAV,
+    username: str = "clinic",
+    remote_id: str = REMOTE.remote_id,
+) -> Replica:
+    """A data dir with one account of ``kind`` whose calendar "Practice" mirrors
+    ``remote_id``."""
     session = open_session(data_dir, actor="user")
     repo = session.repo
     repo.add_account(
-        Account(ACCOUNT_ID, ProviderKind.CALDAV, "clinic", {"conflict_policy": policy}),
+        Account(ACCOUNT_ID, kind, username, {"conflict_policy": policy}),
         actor="user",
     )
     cal, _ = repo.add_calendar("Practice", "#123456", actor="user", account_id=ACCOUNT_ID)
-    cal = replace(cal, remote_id=REMOTE.remote_id)
+    cal = replace(cal, remote_id=remote_id)
     repo.update_calendar(cal, actor="user")
     return Replica(data_dir, session, cal)
 
@@ -188,3 +199,28 @@ class DataVersion:
 
 def audit_count(replica: Replica) -> int:
     return int(replica.session.repo._db.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0])
+
+
+def sync_cleanly(replica: Replica, provider: Provider) -> CalendarReport:
+    """``replica.sync`` ("Sync now") with ``provider``, asserting it reported no error."""
+    report = replica.sync(provider)  # type: ignore[arg-type]
+    assert report.errors == [], report.errors
+    return report
+
+
+def app_cycle(replica: Replica, providers: ProviderFactory) -> None:
+    """One pass of the app's sync cycle over the replica's data dir ("Sync now"), asserting
+    every account synced; ``providers`` makes a provider per account, as the app does."""
+    result = asyncio.run(run_cycle(replica.session.db, providers, CancelToken(), True, None))
+    assert result.errors == [] and all(r.ok for r in result.reports), result
+
+
+def one_copy_view(replica: Replica) -> dict[str, tuple[str, str, str, datetime | Any]]:
+    """Title, location, notes and start of every UID, asserting none is stored twice."""
+    out = {}
+    for uid in replica.uids():
+        events = replica.by_uid(uid)
+        assert len(events) == 1, f"duplicates of {uid}"
+        e = events[0]
+        out[uid] = (e.title, e.location, e.description, e.start)
+    return out

@@ -17,6 +17,7 @@ from carecal.providers.google import GoogleProvider
 from carecal.providers.google_map import Privacy, is_cancelled, item_text, item_uid, version_text
 from tests.fakes.google_calendar import GoogleCalendarEmulator
 from tests.providers.google_support import EmulatorAuth, body_from_ical, check_schemas
+from tests.sync.network import FaultyNetwork, NetworkFaultHooks
 from tests.sync.test_state_machine import SyncMachine
 
 CAL = "cal1"  # the calendar id the replicas mirror (tests.sync.helpers.REMOTE)
@@ -24,34 +25,6 @@ CAL = "cal1"  # the calendar id the replicas mirror (tests.sync.helpers.REMOTE)
 
 async def _no_wait(seconds: float) -> None:
     pass
-
-
-class _Faults(httpx.AsyncBaseTransport):
-    """The network between the provider and the emulator, with FaultyProvider's faults:
-    ``fail_next`` errors for the next requests, ``fail_at[n]`` for the n-th request, and
-    ``lose`` answers of applied writes (POST, PATCH) dropped on the way back."""
-
-    def __init__(self) -> None:
-        self.fail_next: list[RemoteError] = []
-        self.fail_at: dict[int, RemoteError] = {}
-        self.lose = 0
-        self.calls = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        n, self.calls = self.calls, self.calls + 1
-        error = self.fail_at.pop(n, None)
-        if error is None and self.fail_next:
-            error = self.fail_next.pop(0)
-        if error is not None:
-            return _google_fault(request, error)
-        async with httpx.AsyncHTTPTransport() as inner:
-            response = await inner.handle_async_request(request)
-            body = await response.aread()
-        if self.lose and request.method in ("POST", "PATCH") and response.status_code < 300:
-            self.lose -= 1
-            raise httpx.ReadError("connection reset by peer", request=request)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 
 def _google_fault(request: httpx.Request, error: RemoteError) -> httpx.Response:
@@ -66,12 +39,17 @@ def _google_fault(request: httpx.Request, error: RemoteError) -> httpx.Response:
     return httpx.Response(status, headers=headers, json=body, request=request)
 
 
-class GoogleFaulty(GoogleProvider):
+def _is_write(request: httpx.Request) -> bool:
+    """A write whose answer can be lost: a POST or PATCH."""
+    return request.method in ("POST", "PATCH")
+
+
+class GoogleFaulty(NetworkFaultHooks, GoogleProvider):
     """The Google provider on the emulator, with FaultyProvider's test hooks."""
 
     def __init__(self, emu: GoogleCalendarEmulator) -> None:
         self.emu = emu
-        self.net = _Faults()
+        self.net = FaultyNetwork(_google_fault, _is_write)
         emu.add_calendar(CAL, "Practice")
         super().__init__(
             EmulatorAuth(emu),
@@ -80,32 +58,6 @@ class GoogleFaulty(GoogleProvider):
             transport=self.net,
             sleep=_no_wait,
         )
-
-    # --- the hooks the machine uses ----------------------------------------------------------
-
-    @property
-    def fail_next(self) -> list[RemoteError]:
-        return self.net.fail_next
-
-    @fail_next.setter
-    def fail_next(self, errors: list[RemoteError]) -> None:
-        self.net.fail_next = list(errors)
-
-    @property
-    def lose(self) -> int:
-        return self.net.lose
-
-    @lose.setter
-    def lose(self, count: int) -> None:
-        self.net.lose = count
-
-    def arm(self, offset: int, error: RemoteError) -> None:
-        self.net.fail_at[self.net.calls + offset] = error
-
-    def calm(self) -> None:
-        self.net.fail_at.clear()
-        self.net.fail_next = []
-        self.net.lose = 0
 
     def _live(self) -> list[dict[str, Any]]:
         with self.emu.lock:

@@ -7,25 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
 
-from carecal.domain.models import Account, EditScope, ProviderKind
-from carecal.providers.google import GoogleProvider
+from carecal.domain.models import EditScope, ProviderKind
 from carecal.providers.google_map import Labels, Privacy, google_id
 from carecal.services.events import occurrence_of
-from carecal.services.session import open_session
-from carecal.services.syncing import run_cycle
-from carecal.sync.actions import CalendarReport
-from carecal.sync.engine import CancelToken
 from tests.fakes.google_calendar import GoogleCalendarEmulator
 from tests.providers.google_support import CALENDAR, OWNER, google_provider, running_emulator
-from tests.sync.helpers import ACCOUNT_ID, WARSAW, Replica
+from tests.sync.helpers import WARSAW, Replica, app_cycle, one_copy_view, sync_cleanly
+from tests.sync.network import DropAnswers
 
 LABELS = Labels({"p1": "A.K."}, {"s1": "Therapy"})
 
@@ -37,32 +31,11 @@ def emu() -> Iterator[GoogleCalendarEmulator]:
 
 
 @pytest.fixture
-def make_replica(tmp_path: Path) -> Iterator[Callable[[str], Replica]]:
-    made: list[Replica] = []
-
-    def make(name: str) -> Replica:
-        session = open_session(tmp_path / name, actor="user")
-        repo = session.repo
-        repo.add_account(
-            Account(ACCOUNT_ID, ProviderKind.GOOGLE, "practice@gmail", {"conflict_policy": "ask"}),
-            actor="user",
-        )
-        cal, _ = repo.add_calendar("Practice", "#123456", actor="user", account_id=ACCOUNT_ID)
-        cal = replace(cal, remote_id=OWNER)
-        repo.update_calendar(cal, actor="user")
-        replica = Replica(tmp_path / name, session, cal)
-        made.append(replica)
-        return replica
-
-    yield make
-    for replica in made:
-        replica.session.close()
-
-
-def sync(replica: Replica, provider: GoogleProvider) -> CalendarReport:
-    report = replica.sync(provider)  # type: ignore[arg-type]
-    assert report.errors == [], report.errors
-    return report
+def make_replica(make_replica: Callable[..., Replica]) -> Callable[[str], Replica]:
+    """The sync tests' replicas (conftest.py), of a Google account mirroring the calendar."""
+    return partial(
+        make_replica, kind=ProviderKind.GOOGLE, username="practice@gmail", remote_id=OWNER
+    )
 
 
 def local(moment: datetime) -> dict[str, str]:
@@ -81,21 +54,22 @@ def test_local_create_edit_and_delete_reach_google(
     desk = make_replica("a")
     provider = google_provider(emu)
     anna = desk.add("Anna K.", 9)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert stored(emu, anna.id)["summary"] == "Anna K."
     desk.edit(anna.uid, title="Anna K. (first visit)", location="Room 2")
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     on_google = stored(emu, anna.id)
     assert (on_google["summary"], on_google["location"]) == ("Anna K. (first visit)", "Room 2")
     before = len(provider.requests)
-    assert sync(desk, provider).pushed == 0 and len(provider.requests) - before == 1  # a no-op
+    noop = sync_cleanly(desk, provider)
+    assert noop.pushed == 0 and len(provider.requests) - before == 1
     _, undo = desk.session.events.delete(occurrence_of(desk.by_uid(anna.uid)[0]), EditScope.ALL)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert stored(emu, anna.id)["status"] == "cancelled"
     assert desk.store.pending_ops(desk.calendar.id) == []
     # Undone after it reached Google: the deleted Google event comes back, not a second one.
     desk.session.events.undo(undo)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     back = stored(emu, anna.id)
     assert back["status"] != "cancelled" and back["summary"] == "Anna K. (first visit)"
     assert len(asyncio.run(provider.pull(CALENDAR, None)).changed) == 1
@@ -113,16 +87,16 @@ def test_remote_create_edit_and_delete_arrive(
             "end": {"dateTime": "2026-03-03T13:00:00+01:00", "timeZone": "Europe/Warsaw"},
         }
     )
-    assert sync(desk, provider).pulled == 1
+    assert sync_cleanly(desk, provider).pulled == 1
     [event] = desk.by_uid(theirs["iCalUID"])
     assert (event.title, event.start) == ("Supervision", datetime(2026, 3, 3, 12, tzinfo=WARSAW))
     emu.remote_patch(theirs["id"], {"summary": "Supervision (moved)", "location": "Online"})
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     [edited] = desk.by_uid(theirs["iCalUID"])
     assert (edited.id, edited.title, edited.location) == (event.id, "Supervision (moved)", "Online")
     assert desk.store.pending_ops(desk.calendar.id) == []  # a pulled change is not sent back
     emu.remote_delete(theirs["id"])
-    assert sync(desk, provider).deleted == 1
+    assert sync_cleanly(desk, provider).deleted == 1
     assert desk.by_uid(theirs["iCalUID"]) == []
 
 
@@ -132,14 +106,14 @@ def test_concurrent_edits_merge_by_field_or_wait_in_the_inbox(
     desk = make_replica("a")
     provider = google_provider(emu)
     anna, piotr = desk.add("Anna K.", 9), desk.add("Piotr N.", 11)
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     # Different fields of one event: both edits survive, on both sides.
     emu.remote_patch(google_id(anna.id), {"location": "Room 9"})
     desk.edit(anna.uid, title="Anna K. (first visit)")
     # The same field of another: the user decides.
     emu.remote_patch(google_id(piotr.id), {"summary": "Piotr N. (theirs)"})
     desk.edit(piotr.uid, title="Piotr N. (mine)")
-    report = sync(desk, provider)
+    report = sync_cleanly(desk, provider)
     assert report.conflicts == 1
     [merged] = desk.by_uid(anna.uid)
     assert (merged.title, merged.location) == ("Anna K. (first visit)", "Room 9")
@@ -166,7 +140,7 @@ def test_a_masked_appointment_keeps_its_real_title_after_a_move_on_google(
         description="Anxiety",
         location="Room 2",
     )
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     on_google = stored(emu, appt.id)
     assert (on_google["summary"], on_google.get("description", "")) == ("Therapy · A.K.", "")
     later = {
@@ -174,7 +148,7 @@ def test_a_masked_appointment_keeps_its_real_title_after_a_move_on_google(
         for key, value in (("start", appt.start), ("end", appt.end))
     }
     emu.remote_patch(google_id(appt.id), later)  # moved in Google's app on a phone
-    assert sync(desk, provider).pulled == 1
+    assert sync_cleanly(desk, provider).pulled == 1
     [moved] = desk.by_uid(appt.uid)
     assert (moved.title, moved.description, moved.location) == (
         "Anna Kowalska",
@@ -185,7 +159,7 @@ def test_a_masked_appointment_keeps_its_real_title_after_a_move_on_google(
     assert desk.store.pending_ops(desk.calendar.id) == []
     # Retitled on Google: a real edit, and it wins.
     emu.remote_patch(google_id(appt.id), {"summary": "A.K. - call first"})
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     assert desk.by_uid(appt.uid)[0].title == "A.K. - call first"
 
 
@@ -195,7 +169,7 @@ def test_a_series_and_its_exceptions_travel_both_ways(
     desk = make_replica("a")
     provider = google_provider(emu)
     weekly = desk.add("Group", 17, rrule="FREQ=WEEKLY;COUNT=6")  # Tuesdays from 3 March
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     master_id = google_id(weekly.id)
     # Across the change to summer time (29 March) on Google: one occurrence moved, one
     # cancelled; 09:00 local stays 09:00 local.
@@ -205,7 +179,7 @@ def test_a_series_and_its_exceptions_travel_both_ways(
         {"start": local(moved_start.replace(hour=18)), "end": local(moved_start.replace(hour=19))},
     )
     emu.remote_delete(f"{master_id}_20260407T150000Z")
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     events = desk.by_uid(weekly.uid)
     master = next(e for e in events if e.recurrence_id is None)
     [override] = [e for e in events if e.recurrence_id is not None]
@@ -219,46 +193,27 @@ def test_a_series_and_its_exceptions_travel_both_ways(
         title="Group (room 3)",
         exdates=(*master.exdates, datetime(2026, 3, 10, 17, tzinfo=WARSAW)),
     )
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     on_google = stored(emu, weekly.id)
     assert on_google["summary"] == "Group (room 3)"
     assert "EXDATE;TZID=Europe/Warsaw:20260310T170000" in ",".join(on_google["recurrence"])
     exception = emu.stored(f"{master_id}_20260331T150000Z")
     assert exception is not None and exception["status"] != "cancelled"
-    assert sync(desk, provider).pulled == 0 and len(desk.by_uid(weekly.uid)) == 2
+    assert sync_cleanly(desk, provider).pulled == 0 and len(desk.by_uid(weekly.uid)) == 2
     # Deleting the moved occurrence in Carecal cancels Google's exception too.
     [override] = [e for e in desk.by_uid(weekly.uid) if e.recurrence_id is not None]
     desk.session.events.delete(occurrence_of(override), EditScope.THIS)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     exception = emu.stored(f"{master_id}_20260331T150000Z")
     assert exception is not None and exception["status"] == "cancelled"
-    assert sync(desk, provider).pulled == 0
+    assert sync_cleanly(desk, provider).pulled == 0
     [only] = desk.by_uid(weekly.uid)
     assert moved_start in only.exdates and len(only.exdates) == 3
 
 
 def cycle(desk: Replica, emu: GoogleCalendarEmulator) -> None:
     """One pass of the app's sync cycle; like the app, a fresh provider each time."""
-    result = asyncio.run(
-        run_cycle(
-            desk.session.db,
-            lambda account: google_provider(emu, privacy=Privacy.FULL),
-            CancelToken(),
-            True,
-            None,
-        )
-    )
-    assert result.errors == [] and all(r.ok for r in result.reports), result
-
-
-def view(desk: Replica) -> dict[str, tuple[str, str, str, datetime | Any]]:
-    out = {}
-    for uid in desk.uids():
-        events = desk.by_uid(uid)
-        assert len(events) == 1, f"duplicates of {uid}"
-        e = events[0]
-        out[uid] = (e.title, e.location, e.description, e.start)
-    return out
+    app_cycle(desk, lambda account: google_provider(emu, privacy=Privacy.FULL))
 
 
 def test_two_data_dirs_sharing_one_google_calendar_converge(
@@ -270,7 +225,7 @@ def test_two_data_dirs_sharing_one_google_calendar_converge(
     }
     cycle(desk_a, emu)
     cycle(desk_b, emu)
-    assert view(desk_b) == view(desk_a) and len(view(desk_a)) == 4
+    assert one_copy_view(desk_b) == one_copy_view(desk_a) and len(one_copy_view(desk_a)) == 4
     # Apart: each desk edits without syncing.
     new_a = desk_a.add("New patient (A)", 14)
     new_b = desk_b.add("New patient (B)", 15)
@@ -282,7 +237,7 @@ def test_two_data_dirs_sharing_one_google_calendar_converge(
     desk_a.delete(shared["Ewa"].uid)
     for desk in (desk_a, desk_b, desk_a, desk_b):
         cycle(desk, emu)
-    a, b = view(desk_a), view(desk_b)
+    a, b = one_copy_view(desk_a), one_copy_view(desk_b)
     piotr = shared["Piotr"].uid
     assert {u: v for u, v in a.items() if u != piotr} == {u: v for u, v in b.items() if u != piotr}
     assert set(a) == {shared["Anna"].uid, piotr, shared["Jan"].uid, new_a.uid, new_b.uid}
@@ -293,24 +248,6 @@ def test_two_data_dirs_sharing_one_google_calendar_converge(
     # Google holds one copy of everything.
     items = asyncio.run(google_provider(emu).pull(CALENDAR, None)).changed
     assert sorted(i.uid for i in items) == sorted(a)
-
-
-class DropAnswers(httpx.AsyncBaseTransport):
-    """Forwards to the emulator, but loses the answer of the next request of each method in
-    ``drop``: Google applied the write, Carecal saw the connection fail."""
-
-    def __init__(self) -> None:
-        self.drop: list[str] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async with httpx.AsyncHTTPTransport() as inner:
-            response = await inner.handle_async_request(request)
-            body = await response.aread()
-        if request.method in self.drop:
-            self.drop.remove(request.method)
-            raise httpx.ReadError("connection reset by peer", request=request)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 
 def test_lost_answers_to_applied_writes_never_duplicate_or_conflict(
@@ -325,14 +262,14 @@ def test_lost_answers_to_applied_writes_never_duplicate_or_conflict(
     assert failed.pushed == 0 and "will try again" in " ".join(failed.errors)
     assert stored(emu, anna.id)["summary"] == "Anna K."  # Google has it all the same
     # The retried create gets 409; the engine finds the event and recognises its own write.
-    assert sync(desk, provider).pulled == 1
+    assert sync_cleanly(desk, provider).pulled == 1
     assert [s for m, p, s in emu.log if m == "POST" and "/events" in p] == [200, 409]
     assert len(asyncio.run(provider.pull(CALENDAR, None)).changed) == 1
     desk.edit(anna.uid, title="Anna K. (first visit)")
     network.drop.append("PATCH")
     assert desk.sync(provider).errors  # type: ignore[arg-type]
     # The retried update sees Google moved on (its own edit): no conflict, nothing sent twice.
-    report = sync(desk, provider)
+    report = sync_cleanly(desk, provider)
     assert report.conflicts == 0 and desk.store.open_conflicts(desk.calendar.id) == []
     assert stored(emu, anna.id)["summary"] == "Anna K. (first visit)"
     assert desk.store.pending_ops(desk.calendar.id) == []
@@ -347,7 +284,7 @@ def test_a_lost_answer_to_a_merged_push_keeps_the_other_sides_edit(
     network = DropAnswers()
     provider = google_provider(emu, transport=network)
     anna = desk.add("Anna K.", 9)
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     emu.remote_patch(google_id(anna.id), {"summary": "Anna K. (theirs)"})
     desk.edit(anna.uid, location="Room 2")
     # The engine merges (their title, our room) and sends it; Google applies it, the answer
@@ -355,7 +292,7 @@ def test_a_lost_answer_to_a_merged_push_keeps_the_other_sides_edit(
     network.drop.append("PATCH")
     assert desk.sync(provider).errors  # type: ignore[arg-type]
     assert stored(emu, anna.id)["summary"] == "Anna K. (theirs)"
-    report = sync(desk, provider)
+    report = sync_cleanly(desk, provider)
     assert report.conflicts == 0
     [event] = desk.by_uid(anna.uid)
     assert (event.title, event.location) == ("Anna K. (theirs)", "Room 2")

@@ -25,38 +25,10 @@ from tests.providers.outlook_support import (
     check_schemas,
     no_wait,
 )
+from tests.sync.network import FaultyNetwork, NetworkFaultHooks
 from tests.sync.test_state_machine import SyncMachine
 
 SEEN = View(immutable=True, tz_label="UTC", text_body=True, expand=())
-
-
-class _Faults(httpx.AsyncBaseTransport):
-    """The network between the provider and the emulator, with FaultyProvider's faults:
-    ``fail_next`` errors for the next requests, ``fail_at[n]`` for the n-th request, and
-    ``lose`` answers of applied writes (POST, PATCH) dropped on the way back."""
-
-    def __init__(self) -> None:
-        self.fail_next: list[RemoteError] = []
-        self.fail_at: dict[int, RemoteError] = {}
-        self.lose = 0
-        self.calls = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        n, self.calls = self.calls, self.calls + 1
-        error = self.fail_at.pop(n, None)
-        if error is None and self.fail_next:
-            error = self.fail_next.pop(0)
-        if error is not None:
-            return _graph_fault(request, error)
-        async with httpx.AsyncHTTPTransport() as inner:
-            response = await inner.handle_async_request(request)
-            body = await response.aread()
-        write = request.method in ("POST", "PATCH") and not request.url.path.endswith("$batch")
-        if self.lose and write and response.status_code < 300:
-            self.lose -= 1
-            raise httpx.ReadError("connection reset by peer", request=request)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 
 def _graph_fault(request: httpx.Request, error: RemoteError) -> httpx.Response:
@@ -70,12 +42,17 @@ def _graph_fault(request: httpx.Request, error: RemoteError) -> httpx.Response:
     return httpx.Response(status, headers=headers, json=body, request=request)
 
 
-class OutlookFaulty(OutlookProvider):
+def _is_write(request: httpx.Request) -> bool:
+    """A write whose answer can be lost: a POST or PATCH, not a ``$batch`` of reads."""
+    return request.method in ("POST", "PATCH") and not request.url.path.endswith("$batch")
+
+
+class OutlookFaulty(NetworkFaultHooks, OutlookProvider):
     """The Outlook provider on the emulator, with FaultyProvider's test hooks."""
 
     def __init__(self, emu: GraphEmulator) -> None:
         self.emu = emu
-        self.net = _Faults()
+        self.net = FaultyNetwork(_graph_fault, _is_write)
         super().__init__(
             EmulatorAuth(emu),
             api_base=emu.api_base,
@@ -106,30 +83,6 @@ class OutlookFaulty(OutlookProvider):
 
     async def delete(self, calendar: RemoteCalendar, ref: RemoteRef) -> None:
         await super().delete(self._cal(calendar), ref)
-
-    @property
-    def fail_next(self) -> list[RemoteError]:
-        return self.net.fail_next
-
-    @fail_next.setter
-    def fail_next(self, errors: list[RemoteError]) -> None:
-        self.net.fail_next = list(errors)
-
-    @property
-    def lose(self) -> int:
-        return self.net.lose
-
-    @lose.setter
-    def lose(self, count: int) -> None:
-        self.net.lose = count
-
-    def arm(self, offset: int, error: RemoteError) -> None:
-        self.net.fail_at[self.net.calls + offset] = error
-
-    def calm(self) -> None:
-        self.net.fail_at.clear()
-        self.net.fail_next = []
-        self.net.lose = 0
 
     def _live(self) -> list[dict[str, object]]:
         box = self.emu.mailbox

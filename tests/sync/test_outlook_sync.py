@@ -8,26 +8,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 
-from carecal.domain.models import Account, EditScope, ProviderKind
+from carecal.domain.models import EditScope, ProviderKind
 from carecal.providers.base import RemoteCalendar
-from carecal.providers.outlook import OutlookProvider
 from carecal.providers.outlook_map import Labels, Privacy, own_props
 from carecal.services.events import occurrence_of
-from carecal.services.session import open_session
-from carecal.services.syncing import run_cycle
-from carecal.sync.actions import CalendarReport
-from carecal.sync.engine import CancelToken
 from tests.fakes.graph_server import GraphEmulator
 from tests.providers.outlook_support import outlook_provider, running_emulator
-from tests.sync.helpers import ACCOUNT_ID, WARSAW, Replica
+from tests.sync.helpers import WARSAW, Replica, app_cycle, one_copy_view, sync_cleanly
+from tests.sync.network import DropAnswers
 
 LABELS = Labels({"p1": "A.K."}, {"s1": "Therapy"})
 
@@ -43,34 +38,17 @@ def calendar(emu: GraphEmulator) -> RemoteCalendar:
 
 
 @pytest.fixture
-def make_replica(tmp_path: Path, emu: GraphEmulator) -> Iterator[Callable[[str], Replica]]:
-    made: list[Replica] = []
-
-    def make(name: str) -> Replica:
-        session = open_session(tmp_path / name, actor="user")
-        repo = session.repo
-        repo.add_account(
-            Account(
-                ACCOUNT_ID, ProviderKind.OUTLOOK, "practice@outlook", {"conflict_policy": "ask"}
-            ),
-            actor="user",
-        )
-        cal, _ = repo.add_calendar("Practice", "#123456", actor="user", account_id=ACCOUNT_ID)
-        cal = replace(cal, remote_id=emu.default_calendar_id)
-        repo.update_calendar(cal, actor="user")
-        replica = Replica(tmp_path / name, session, cal)
-        made.append(replica)
-        return replica
-
-    yield make
-    for replica in made:
-        replica.session.close()
-
-
-def sync(replica: Replica, provider: OutlookProvider) -> CalendarReport:
-    report = replica.sync(provider)  # type: ignore[arg-type]
-    assert report.errors == [], report.errors
-    return report
+def make_replica(
+    make_replica: Callable[..., Replica], emu: GraphEmulator
+) -> Callable[[str], Replica]:
+    """The sync tests' replicas (conftest.py), of an Outlook account mirroring the default
+    calendar."""
+    return partial(
+        make_replica,
+        kind=ProviderKind.OUTLOOK,
+        username="practice@outlook",
+        remote_id=emu.default_calendar_id,
+    )
 
 
 def items(emu: GraphEmulator) -> list[dict[str, Any]]:
@@ -96,23 +74,24 @@ def test_local_create_edit_and_delete_reach_outlook(
     desk = make_replica("a")
     provider = outlook_provider(emu)
     anna = desk.add("Anna K.", 9)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert by_local_id(emu, anna.id)["subject"] == "Anna K."
     desk.edit(anna.uid, title="Anna K. (first visit)", location="Room 2")
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     there = by_local_id(emu, anna.id)
     assert (there["subject"], there["location"]["displayName"]) == (
         "Anna K. (first visit)",
         "Room 2",
     )
     before = len(provider.requests)
-    assert sync(desk, provider).pushed == 0 and len(provider.requests) - before == 1  # no-op
+    noop = sync_cleanly(desk, provider)
+    assert noop.pushed == 0 and len(provider.requests) - before == 1
     _, undo = desk.session.events.delete(occurrence_of(desk.by_uid(anna.uid)[0]), EditScope.ALL)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert items(emu) == []
     # Undone after it reached Outlook: it comes back once.
     desk.session.events.undo(undo)
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert by_local_id(emu, anna.id)["subject"] == "Anna K. (first visit)"
     assert desk.store.pending_ops(desk.calendar.id) == []
 
@@ -136,17 +115,17 @@ def test_remote_create_edit_and_delete_arrive(
         },
         immutable=True,
     )
-    assert sync(desk, provider).pulled == 1
+    assert sync_cleanly(desk, provider).pulled == 1
     [event] = desk.by_uid(theirs["iCalUId"])
     assert (event.title, event.start) == ("Supervision", datetime(2026, 3, 3, 12, tzinfo=WARSAW))
     emu.remote_patch(theirs["id"], {"subject": "Supervision (moved)",
                                     "location": {"displayName": "Online"}})  # fmt: skip
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     [edited] = desk.by_uid(theirs["iCalUId"])
     assert (edited.id, edited.title, edited.location) == (event.id, "Supervision (moved)", "Online")
     assert desk.store.pending_ops(desk.calendar.id) == []  # a pulled change is not sent back
     emu.remote_delete(theirs["id"])
-    assert sync(desk, provider).deleted == 1
+    assert sync_cleanly(desk, provider).deleted == 1
     assert desk.by_uid(theirs["iCalUId"]) == []
 
 
@@ -156,12 +135,12 @@ def test_concurrent_edits_merge_by_field_or_wait_in_the_inbox(
     desk = make_replica("a")
     provider = outlook_provider(emu)
     anna, piotr = desk.add("Anna K.", 9), desk.add("Piotr N.", 11)
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     emu.remote_patch(by_local_id(emu, anna.id)["id"], {"location": {"displayName": "Room 9"}})
     desk.edit(anna.uid, title="Anna K. (first visit)")
     emu.remote_patch(by_local_id(emu, piotr.id)["id"], {"subject": "Piotr N. (theirs)"})
     desk.edit(piotr.uid, title="Piotr N. (mine)")
-    report = sync(desk, provider)
+    report = sync_cleanly(desk, provider)
     assert report.conflicts == 1
     [merged] = desk.by_uid(anna.uid)
     assert (merged.title, merged.location) == ("Anna K. (first visit)", "Room 9")
@@ -185,7 +164,7 @@ def test_a_masked_appointment_keeps_its_real_title_after_a_move_in_outlook(
         "Anna Kowalska", 9, patient_id="p1", service_id="s1", description="Anxiety",
         location="Room 2",
     )  # fmt: skip
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     there = by_local_id(emu, appt.id)
     assert (there["subject"], there["location"]["displayName"]) == ("Therapy · A.K.", "")
     assert "Anxiety" not in str(there)
@@ -195,14 +174,14 @@ def test_a_masked_appointment_keeps_its_real_title_after_a_move_in_outlook(
         for key, value in (("start", appt.start), ("end", appt.end))
     }  # fmt: skip
     emu.remote_patch(there["id"], later)  # moved in Outlook on a phone
-    assert sync(desk, provider).pulled == 1
+    assert sync_cleanly(desk, provider).pulled == 1
     [moved] = desk.by_uid(appt.uid)
     assert (moved.title, moved.description, moved.location) == ("Anna Kowalska", "Anxiety",
                                                                  "Room 2")  # fmt: skip
     assert moved.start == appt.start + timedelta(hours=2)
     assert desk.store.pending_ops(desk.calendar.id) == []
     emu.remote_patch(there["id"], {"subject": "A.K. - call first"})
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     assert desk.by_uid(appt.uid)[0].title == "A.K. - call first"
 
 
@@ -222,7 +201,7 @@ def test_a_series_and_its_exceptions_travel_both_ways(
     desk = make_replica("a")
     provider = outlook_provider(emu)
     weekly = desk.add("Group", 17, rrule="FREQ=WEEKLY;COUNT=6")  # Tuesdays from 3 March
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     master_id = by_local_id(emu, weekly.id)["id"]
     occ = occurrences(emu, master_id)
     assert [o["start"]["dateTime"][11:16] for o in occ] == ["16:00"] * 4 + ["15:00"] * 2  # UTC
@@ -242,7 +221,7 @@ def test_a_series_and_its_exceptions_travel_both_ways(
         },
     )
     emu.remote_delete(occ[5]["id"])  # fmt: skip
-    sync(desk, provider)
+    sync_cleanly(desk, provider)
     events = desk.by_uid(weekly.uid)
     master = next(e for e in events if e.recurrence_id is None)
     [override] = [e for e in events if e.recurrence_id is not None]
@@ -257,7 +236,7 @@ def test_a_series_and_its_exceptions_travel_both_ways(
         title="Group (room 3)",
         exdates=(*master.exdates, datetime(2026, 3, 10, 17, tzinfo=WARSAW)),
     )
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert emu.stored(master_id)["subject"] == "Group (room 3)"  # type: ignore[index]
     now = occurrences(emu, master_id)
     assert [(o["type"], o["start"]["dateTime"][:10]) for o in now] == [
@@ -266,31 +245,12 @@ def test_a_series_and_its_exceptions_travel_both_ways(
         ("occurrence", "2026-03-24"),
         ("exception", "2026-03-31"),
     ]
-    assert sync(desk, provider).pulled == 0 and len(desk.by_uid(weekly.uid)) == 2
+    assert sync_cleanly(desk, provider).pulled == 0 and len(desk.by_uid(weekly.uid)) == 2
 
 
 def cycle(desk: Replica, emu: GraphEmulator) -> None:
     """One pass of the app's sync cycle; like the app, a fresh provider each time."""
-    result = asyncio.run(
-        run_cycle(
-            desk.session.db,
-            lambda account: outlook_provider(emu, privacy=Privacy.FULL),
-            CancelToken(),
-            True,
-            None,
-        )
-    )
-    assert result.errors == [] and all(r.ok for r in result.reports), result
-
-
-def view(desk: Replica) -> dict[str, tuple[str, str, str, datetime | Any]]:
-    out = {}
-    for uid in desk.uids():
-        events = desk.by_uid(uid)
-        assert len(events) == 1, f"duplicates of {uid}"
-        e = events[0]
-        out[uid] = (e.title, e.location, e.description, e.start)
-    return out
+    app_cycle(desk, lambda account: outlook_provider(emu, privacy=Privacy.FULL))
 
 
 def test_two_data_dirs_sharing_one_outlook_calendar_converge(
@@ -302,7 +262,7 @@ def test_two_data_dirs_sharing_one_outlook_calendar_converge(
     }
     cycle(desk_a, emu)
     cycle(desk_b, emu)
-    assert view(desk_b) == view(desk_a) and len(view(desk_a)) == 4
+    assert one_copy_view(desk_b) == one_copy_view(desk_a) and len(one_copy_view(desk_a)) == 4
     new_a = desk_a.add("New patient (A)", 14)
     new_b = desk_b.add("New patient (B)", 15)
     desk_a.edit(shared["Anna"].uid, title="Anna (first visit)")
@@ -313,7 +273,7 @@ def test_two_data_dirs_sharing_one_outlook_calendar_converge(
     desk_a.delete(shared["Ewa"].uid)
     for desk in (desk_a, desk_b, desk_a, desk_b):
         cycle(desk, emu)
-    a, b = view(desk_a), view(desk_b)
+    a, b = one_copy_view(desk_a), one_copy_view(desk_b)
     piotr = shared["Piotr"].uid
     assert {u: v for u, v in a.items() if u != piotr} == {u: v for u, v in b.items() if u != piotr}
     assert set(a) == {shared["Anna"].uid, piotr, shared["Jan"].uid, new_a.uid, new_b.uid}
@@ -322,24 +282,6 @@ def test_two_data_dirs_sharing_one_outlook_calendar_converge(
     conflicts = [c for d in (desk_a, desk_b) for c in d.store.open_conflicts(d.calendar.id)]
     assert [(c.uid, c.fields) for c in conflicts] == [(piotr, ["description"])]
     assert sorted(own_props(r)["uid"] for r in items(emu)) == sorted(a)
-
-
-class DropAnswers(httpx.AsyncBaseTransport):
-    """Forwards to the emulator, but loses the answer of the next request of each method in
-    ``drop``: Outlook applied the write, Carecal saw the connection fail."""
-
-    def __init__(self) -> None:
-        self.drop: list[str] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        async with httpx.AsyncHTTPTransport() as inner:
-            response = await inner.handle_async_request(request)
-            body = await response.aread()
-        if request.method in self.drop:
-            self.drop.remove(request.method)
-            raise httpx.ReadError("connection reset by peer", request=request)
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request)
 
 
 def test_lost_answers_to_applied_writes_never_duplicate_or_conflict(
@@ -354,12 +296,12 @@ def test_lost_answers_to_applied_writes_never_duplicate_or_conflict(
     assert failed.pushed == 0 and failed.errors
     assert by_local_id(emu, anna.id)["subject"] == "Anna K."  # Outlook has it all the same
     # The retried create carries the same transactionId: Graph returns the same event.
-    assert sync(desk, provider).pushed == 1
+    assert sync_cleanly(desk, provider).pushed == 1
     assert len(items(emu)) == 1
     desk.edit(anna.uid, title="Anna K. (first visit)")
     network.drop.append("PATCH")
     assert desk.sync(provider).errors  # type: ignore[arg-type]
-    report = sync(desk, provider)
+    report = sync_cleanly(desk, provider)
     assert report.conflicts == 0 and desk.store.open_conflicts(desk.calendar.id) == []
     assert by_local_id(emu, anna.id)["subject"] == "Anna K. (first visit)"
     assert desk.store.pending_ops(desk.calendar.id) == []
