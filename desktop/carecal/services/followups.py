@@ -251,11 +251,7 @@ class FollowupService:
 
     def _calendar(self, preferred: str) -> Calendar:
         """The source visit's calendar when writable, else the default one."""
-        calendars = self.repo.list_calendars()
-        for cal in calendars:
+        for cal in self.repo.list_calendars():
             if cal.id == preferred and not cal.read_only:
                 return cal
-        for cal in calendars:
-            if cal.is_default and not cal.read_only:
-                return cal
-        return self.repo.ensure_local_calendar()
+        return self.repo.default_calendar()

@@ -27,7 +27,6 @@ from carecal.domain.errors import NotFound, ValidationError
 from carecal.domain.models import (
     AppointmentStatus,
     Attendance,
-    Calendar,
     EditScope,
     Event,
     Occurrence,
@@ -367,7 +366,7 @@ class KioskService:
         end = (start.astimezone(UTC) + timedelta(minutes=service.duration_minutes)).astimezone(zone)
         event = Event(
             id=new_id(),
-            calendar_id=self._calendar().id,
+            calendar_id=self.repo.default_calendar().id,
             uid="",
             title=service.name,
             start=start,
@@ -466,9 +465,3 @@ class KioskService:
             group=occ.event.is_group or len(attendees) > 1,
             attendees=attendees,
         )
-
-    def _calendar(self) -> Calendar:
-        for cal in self.repo.list_calendars():
-            if cal.is_default and not cal.read_only:
-                return cal
-        return self.repo.ensure_local_calendar()

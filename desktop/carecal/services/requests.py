@@ -50,7 +50,6 @@ from carecal.domain.changes import Changes
 from carecal.domain.errors import CarecalError, NotFound, ValidationError
 from carecal.domain.models import (
     AppointmentStatus,
-    Calendar,
     Event,
     Patient,
     ServiceType,
@@ -340,7 +339,7 @@ class RequestService:
             end = start.astimezone(UTC) + timedelta(minutes=service.duration_minutes)
             event = Event(
                 id=event_id,
-                calendar_id=self._calendar().id,
+                calendar_id=self.repo.default_calendar().id,
                 uid="",
                 title=service.name,
                 start=start,
@@ -401,9 +400,3 @@ class RequestService:
         # The request's note stays in the inbox's history: the description syncs to other
         # calendars, where health details do not belong.
         return f"Booked from {request.source or 'a booking request'}."
-
-    def _calendar(self) -> Calendar:
-        for cal in self.repo.list_calendars():
-            if cal.is_default and not cal.read_only:
-                return cal
-        return self.repo.ensure_local_calendar()

@@ -174,6 +174,14 @@ class CalendarsMixin:
         rows = self._db.execute(f"SELECT {_COLS} FROM calendars ORDER BY position, name").fetchall()
         return [_calendar(r) for r in rows]
 
+    def default_calendar(self) -> Calendar:
+        """Where a new appointment goes: the default calendar when it is writable, else the
+        local account's (created on first use)."""
+        for cal in self.list_calendars():
+            if cal.is_default and not cal.read_only:
+                return cal
+        return self.ensure_local_calendar()
+
     def get_calendar(self, calendar_id: str) -> Calendar:
         """Raises NotFound."""
         row = self._db.execute(
