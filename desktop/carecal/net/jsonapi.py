@@ -4,6 +4,7 @@ Providers may not import httpx (only net opens connections), so this module hand
 answers: ``JsonApi.send`` returns an ``Answer`` (status, headers, body text) for every HTTP
 status, and the provider decides what a 403 or a 410 means for its API; ``Answer.error()``
 gives the generic domain error for a status when the provider has nothing better to say.
+``retry_delay`` is the in-place backoff for throttled answers that the calendar APIs share.
 
 One ``httpx.AsyncClient`` is kept per event loop: the sync worker runs one loop for a cycle,
 but tests (and a provider object reused across cycles) may call in from a fresh loop each
@@ -17,18 +18,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import httpx
 
-from carecal.net.http import DEFAULT_TIMEOUT, error_for, make_client, network_error
+from carecal.net.http import (
+    DEFAULT_TIMEOUT,
+    error_for,
+    make_client,
+    network_error,
+    parse_retry_after,
+)
 
 Transport: TypeAlias = httpx.AsyncBaseTransport
 """What replaces the network in tests (``httpx.MockTransport``, a forwarding proxy ...)."""
 
 Params: TypeAlias = Mapping[str, str | list[str]]
+
+BACKOFF_STEPS = (1.0, 2.0, 4.0)  # seconds before the 2nd, 3rd and 4th try
+WAIT_AFTER_RETRIES = 8.0  # the backoff's next step, for the engine to pause the account
+MAX_IN_PLACE_WAIT = 32.0  # a longer Retry-After pauses the account instead of this request
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,21 @@ class JsonApi:
             return
         if loop is asyncio.get_running_loop():
             await closer.aclose()  # runs _close_at_shutdown's finally: the client closes
+
+
+def retry_delay(answer: Answer, waits: int, rng: random.Random) -> float | None:
+    """How long to wait before sending a throttled request again in place, after ``waits``
+    such waits: the answer's Retry-After, else the backoff step plus up to a second of jitter.
+    None when the steps are used up or the Retry-After is above MAX_IN_PLACE_WAIT (the caller
+    keeps the answer; the engine pauses the account). The caller decides whether ``answer``
+    is throttled. Any thread; raises nothing."""
+    if waits >= len(BACKOFF_STEPS):
+        return None
+    retry_after = parse_retry_after(answer.headers.get("retry-after"))
+    if retry_after is not None:
+        # The server knows best. A long wait is not waited out here.
+        return retry_after if retry_after <= MAX_IN_PLACE_WAIT else None
+    return BACKOFF_STEPS[waits] + rng.random()
 
 
 async def _close_at_shutdown(client: httpx.AsyncClient) -> AsyncGenerator[None, None]:

@@ -35,16 +35,20 @@ from carecal.net.errors import (
     HttpTransientError,
 )
 from carecal.net.http import parse_retry_after
-from carecal.net.jsonapi import Answer, JsonApi, Params, Transport
+from carecal.net.jsonapi import (
+    WAIT_AFTER_RETRIES,
+    Answer,
+    JsonApi,
+    Params,
+    Transport,
+    retry_delay,
+)
 from carecal.net.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API = "https://www.googleapis.com/calendar/v3"
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-BACKOFF_STEPS = (1.0, 2.0, 4.0)  # seconds before the 2nd, 3rd and 4th try
-WAIT_AFTER_RETRIES = 8.0  # the backoff's next step, for the engine to pause the account
-MAX_IN_PLACE_WAIT = 32.0  # a longer Retry-After pauses the account instead of this request
 QUOTA_PAUSE = 3600.0
 QUOTA_MESSAGE = "Google's usage limit for this account is used up; Carecal pauses it for an hour"
 
@@ -246,11 +250,4 @@ class GoogleApi:
         """How long to wait before retrying ``answer`` in place, or None (return it)."""
         reason, _ = _error_reason(answer)
         limited = answer.status == 429 or (answer.status == 403 and reason in RATE_REASONS)
-        if not limited or waits >= len(BACKOFF_STEPS):
-            return None
-        retry_after = parse_retry_after(answer.headers.get("retry-after"))
-        if retry_after is not None:
-            # Google seldom sends it; when it does, it knows best. A long one is not waited
-            # out here: the engine pauses the account until then.
-            return retry_after if retry_after <= MAX_IN_PLACE_WAIT else None
-        return BACKOFF_STEPS[waits] + self._rng.random()
+        return retry_delay(answer, waits, self._rng) if limited else None

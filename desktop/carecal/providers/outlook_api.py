@@ -40,16 +40,21 @@ from carecal.net.errors import (
     HttpTransientError,
 )
 from carecal.net.http import parse_retry_after
-from carecal.net.jsonapi import Answer, JsonApi, Params, Transport
+from carecal.net.jsonapi import (
+    MAX_IN_PLACE_WAIT,
+    WAIT_AFTER_RETRIES,
+    Answer,
+    JsonApi,
+    Params,
+    Transport,
+    retry_delay,
+)
 from carecal.net.tokens import TokenSet
 
 log = logging.getLogger(__name__)
 
 DEFAULT_API = "https://graph.microsoft.com/v1.0"
 PREFER = 'IdType="ImmutableId", outlook.timezone="UTC", outlook.body-content-type="text"'
-BACKOFF_STEPS = (1.0, 2.0, 4.0)
-WAIT_AFTER_RETRIES = 8.0
-MAX_IN_PLACE_WAIT = 32.0
 BATCH_LIMIT = 20  # Graph's most requests in one $batch
 BATCH_CHAINS = 4  # Outlook runs 4 requests of one mailbox at a time
 BATCH_ROUNDS = 4
@@ -226,21 +231,14 @@ class OutlookApi:
                 refreshed = True
                 await self._auth.refresh()
                 continue
-            delay = self._delay(answer.status, answer.headers, waits)
+            throttled = answer.status in (429, 503)
+            delay = retry_delay(answer, waits, self._rng) if throttled else None
             if delay is None:
                 return answer
             waits += 1
             log.info("Outlook asks to wait (%s); retrying in %.1f s", answer.status, delay)
             self.waits.append(delay)
             await self._sleep(delay)
-
-    def _delay(self, status: int, headers: Any, waits: int) -> float | None:
-        if status not in (429, 503) or waits >= len(BACKOFF_STEPS):
-            return None
-        retry_after = parse_retry_after(headers.get("retry-after"))
-        if retry_after is not None:
-            return retry_after if retry_after <= MAX_IN_PLACE_WAIT else None
-        return BACKOFF_STEPS[waits] + self._rng.random()
 
     async def batch_get(self, urls: Sequence[str], what: str, prefer: str = "") -> list[Member]:
         """GET every URL (paths below the API base, with their query) through $batch, at most
