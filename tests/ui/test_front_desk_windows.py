@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 
+from carecal.domain.changes import Changes
 from carecal.domain.models import AppointmentStatus, EditScope, Occurrence
 from carecal.services.email_reminders import reminder_id
 from carecal.store.reminders import EmailQueue, PlannedReminder, ReminderState
@@ -161,6 +162,32 @@ def test_recall_window_books_the_next_free_slot_in_one_click(window: MainWindow,
         if o.event.patient_id in (desk.anna.id, desk.marek.id)
     ]
     assert len(booked) == 2
+
+
+def test_closed_recall_window_loads_again_only_when_shown(window: MainWindow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    session = window.ctx.session
+    desk = _desk(window)
+    window.front_desk.open_recalls()
+    recalls = window.front_desk.recalls
+    assert isinstance(recalls, RecallWindow)
+    qtbot.waitExposed(recalls)
+    assert recalls.table.rowCount() == 0
+    recalls.close()
+    loads: list[None] = []
+    real_refresh = recalls.refresh
+    recalls.refresh = lambda: (loads.append(None), real_refresh())[1]  # type: ignore[method-assign]
+    visit(
+        session, desk.anna, desk.physio, at(date(2025, 5, 2), "10:00"), AppointmentStatus.COMPLETED
+    )
+    window.ctx.events.changes_applied.emit(Changes(events=frozenset({"any"})))
+    settle(window)
+    assert loads == []  # nobody sees the list: no load
+    window.front_desk.open_recalls()
+    qtbot.waitExposed(recalls)
+    assert len(loads) == 1
+    assert [recalls.table.item(i, 1).text() for i in range(recalls.table.rowCount())] == [
+        "Anna Nowak"
+    ]
 
 
 def test_requests_inbox_imports_books_and_declines(

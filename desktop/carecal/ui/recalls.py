@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -110,6 +110,7 @@ class RecallWindow(QWidget):
         lay.addWidget(self.choice_title)
         lay.addWidget(self.choices)
         lay.addWidget(self.error)
+        self._stale = False
         ctx.events.refresh_needed.connect(self._changes)
         self.refresh()
 
@@ -118,6 +119,15 @@ class RecallWindow(QWidget):
 
     def _changes(self, changes: Changes) -> None:
         if changes.events or changes.patients or changes.services:
+            if self.isVisible():
+                self.refresh()
+            else:
+                self._stale = True  # a closed window loads again when it is shown
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
             self.refresh()
 
     def refresh(self) -> None:
@@ -227,11 +237,11 @@ class RecallWindow(QWidget):
 
         def done(result: tuple[Event, Changes]) -> None:
             _event, changes = result
+            # The list loads again from refresh_needed, which these changes fire.
             self.ctx.events.changes_applied.emit(changes)
             self.ctx.events.status_message.emit(
                 f"Follow-up booked for {slot_line(start, self.zone)}."
             )
-            self.refresh()
 
         def failed(err: Exception) -> None:
             self.error.setText(error_text(err))
