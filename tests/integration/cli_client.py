@@ -16,6 +16,8 @@ import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,18 @@ EVENT_FIELDS = ("title", "location", "notes")
 
 # Set by a test whose children need more (the Google emulator's endpoints, a file keyring).
 EXTRA_ENV: dict[str, str] = {}
+
+
+@contextmanager
+def extra_env(extra: dict[str, str]) -> Iterator[None]:
+    """EXTRA_ENV with ``extra`` added while the block runs, as it was again after."""
+    saved = dict(EXTRA_ENV)
+    EXTRA_ENV.update(extra)
+    try:
+        yield
+    finally:
+        EXTRA_ENV.clear()
+        EXTRA_ENV.update(saved)
 
 
 def cli_env() -> dict[str, str]:

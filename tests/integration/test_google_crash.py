@@ -23,13 +23,13 @@ import pytest
 
 from tests.fakes.google_calendar import GoogleCalendarEmulator
 from tests.integration import cli_client
-from tests.integration.cli_client import EVENT_FIELDS, Item, cli_json, integrity
+from tests.integration.cli_client import EVENT_FIELDS, Item, cli_json
 from tests.integration.google_cli import child_env, emulator, google_env, google_items, sign_in
 from tests.integration.test_sync_crash import (
     SEED_ITEMS,
     Edits,
     _check,
-    _killed_sync,
+    _edit_and_kill,
     _quiesce,
     _times,
 )
@@ -87,15 +87,8 @@ class GoogleEdits(Edits):
 
 @pytest.fixture()
 def google(tmp_path: Path) -> Iterator[GoogleCalendarEmulator]:
-    with emulator() as emu:
-        extra = google_env(emu, tmp_path / "keyring.json")
-        saved = dict(cli_client.EXTRA_ENV)
-        cli_client.EXTRA_ENV.update(extra)
-        try:
-            yield emu
-        finally:
-            cli_client.EXTRA_ENV.clear()
-            cli_client.EXTRA_ENV.update(saved)
+    with emulator() as emu, cli_client.extra_env(google_env(emu, tmp_path / "keyring.json")):
+        yield emu
 
 
 def _signed_in(emu: GoogleCalendarEmulator, data_dir: Path) -> str:
@@ -119,21 +112,9 @@ def test_sigkilled_google_sync_loses_and_duplicates_nothing(
     full_sync = max(time.monotonic() - began, 0.3)
     assert len(google_items(google)) == SEED_ITEMS
 
-    kills = rounds = 0
-    stop_at = time.monotonic() + KILL_PHASE_S
-    while kills < KILLS and rounds < MAX_ROUNDS and time.monotonic() < stop_at:
-        rounds += 1
-        if rounds % 2:
-            edits.local_import()
-        else:
-            edits.local_command()
-        if rng.random() < 0.5:
-            edits.remote(rng.randint(1, 5))
-        if rounds % 6 == 0:
-            edits.learn_ids()
-        if _killed_sync(data_dir, rng.uniform(0.0, full_sync)):
-            kills += 1
-        assert integrity(data_dir) == "ok", f"database damaged by kill {kills}"
+    kills, rounds = _edit_and_kill(
+        edits, rng, full_sync, kills=KILLS, max_rounds=MAX_ROUNDS, seconds=KILL_PHASE_S
+    )
 
     _quiesce(data_dir)
     _check(edits, kills)

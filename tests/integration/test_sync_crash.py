@@ -227,6 +227,34 @@ class Edits:
             self.model.write(exp.uid, {name: value}, remote=True)
 
 
+def _edit_and_kill(
+    edits: Edits, rng: random.Random, full_sync: float, *, kills: int, max_rounds: int,
+    seconds: float,
+) -> tuple[int, int]:  # fmt: skip
+    """Rounds of edits on both sides, each followed by a ``carecal sync`` killed after a random
+    delay up to ``full_sync`` seconds, until ``kills`` syncs were killed while running, after
+    ``max_rounds`` rounds or ``seconds`` seconds; the database's integrity is checked after
+    every kill. Returns (syncs killed while running, rounds)."""
+    data_dir = edits.data_dir
+    killed = rounds = 0
+    stop_at = time.monotonic() + seconds
+    while killed < kills and rounds < max_rounds and time.monotonic() < stop_at:
+        rounds += 1
+        # Alternate a batch (one import) and a single command: enough work for every sync.
+        if rounds % 2:
+            edits.local_import()
+        else:
+            edits.local_command()
+        if rng.random() < 0.5:
+            edits.remote(rng.randint(1, 5))
+        if rounds % 6 == 0:
+            edits.learn_ids()  # remote creates become editable here once pulled
+        if _killed_sync(data_dir, rng.uniform(0.0, full_sync)):
+            killed += 1
+        assert integrity(data_dir) == "ok", f"database damaged by kill {killed}"
+    return killed, rounds
+
+
 def _quiesce(data_dir: Path) -> None:
     """Clean syncs until one moves nothing (at most four)."""
     for _ in range(4):
@@ -297,22 +325,9 @@ def test_sigkilled_sync_loses_and_duplicates_nothing(
     edits = Edits(rng, radicale_server, data_dir, calendar, url, tmp_path)
     edits.seed()
 
-    kills = rounds = 0
-    stop_at = time.monotonic() + KILL_PHASE_S
-    while kills < KILLS and rounds < MAX_ROUNDS and time.monotonic() < stop_at:
-        rounds += 1
-        # Alternate a batch (one import) and a single command: enough work for every sync.
-        if rounds % 2:
-            edits.local_import()
-        else:
-            edits.local_command()
-        if rng.random() < 0.5:
-            edits.remote(rng.randint(1, 5))
-        if rounds % 6 == 0:
-            edits.learn_ids()  # remote creates become editable here once pulled
-        if _killed_sync(data_dir, rng.uniform(0.0, full_sync)):
-            kills += 1
-        assert integrity(data_dir) == "ok", f"database damaged by kill {kills}"
+    kills, rounds = _edit_and_kill(
+        edits, rng, full_sync, kills=KILLS, max_rounds=MAX_ROUNDS, seconds=KILL_PHASE_S
+    )
 
     _quiesce(data_dir)
     _check(edits, kills)
