@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import copy
 import os
-import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
-import httpx
-
 from tests.fakes.google_calendar import GoogleCalendarEmulator
-from tests.integration.cli_client import Item
+from tests.integration.cli_client import PROJECT_ROOT, Item
+from tests.integration.cli_sign_in import sign_in_by_address
 
 CLIENT_ID = "carecal-cli-test.apps.googleusercontent.com"
 CLIENT_SECRET = "GOCSPX-cli-test"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SIGN_IN_TIMEOUT_S = 120.0
 
 
 def emulator() -> GoogleCalendarEmulator:
@@ -58,35 +51,7 @@ def sign_in(data_dir: Path, env: dict[str, str], *extra_args: str) -> str:
     """``carecal accounts add google --no-browser --all``, approving in the emulator's browser
     page by following the printed address. Returns the command's output; raises
     AssertionError when it fails."""
-    cmd = [
-        sys.executable, "-m", "carecal", "--data-dir", str(data_dir),
-        "accounts", "add", "google", "--no-browser", "--all", *extra_args,
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    lines: list[str] = []
-
-    def follow() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            found = re.search(r"https?://\S+/auth\S*", line)
-            if found:
-                with httpx.Client(follow_redirects=True, timeout=30) as http:
-                    http.get(found.group(0))
-
-    reader = threading.Thread(target=follow, daemon=True)
-    reader.start()
-    try:
-        code = proc.wait(timeout=SIGN_IN_TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(timeout=5)
-    err = proc.stderr.read() if proc.stderr else ""
-    assert code == 0, f"sign-in exited {code}:\n{''.join(lines)}\n{err[-3000:]}"
-    return "".join(lines)
+    return sign_in_by_address(data_dir, env, "google", r"https?://\S+/auth\S*", *extra_args)
 
 
 def google_items(

@@ -6,17 +6,11 @@ address as a browser would, and the emulator's events as the crash test compares
 from __future__ import annotations
 
 import html
-import re
-import subprocess
-import sys
-import threading
 from pathlib import Path
-
-import httpx
 
 from tests.fakes.graph_server import GraphEmulator
 from tests.integration.cli_client import Item
-from tests.integration.google_cli import PROJECT_ROOT, SIGN_IN_TIMEOUT_S
+from tests.integration.cli_sign_in import sign_in_by_address
 from tests.providers.outlook_support import SEEN_VIEW
 
 __all__ = ["outlook_env", "outlook_items", "sign_in"]
@@ -37,35 +31,7 @@ def sign_in(data_dir: Path, env: dict[str, str], *extra_args: str) -> str:
     """``carecal accounts add outlook --no-browser --all``, approving at the emulator's
     authorize page by following the printed address. Returns the output; raises
     AssertionError when it fails."""
-    cmd = [
-        sys.executable, "-m", "carecal", "--data-dir", str(data_dir),
-        "accounts", "add", "outlook", "--no-browser", "--all", *extra_args,
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    lines: list[str] = []
-
-    def follow() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            found = re.search(r"https?://\S+/authorize\S*", line)
-            if found:
-                with httpx.Client(follow_redirects=True, timeout=30) as http:
-                    http.get(found.group(0))
-
-    reader = threading.Thread(target=follow, daemon=True)
-    reader.start()
-    try:
-        code = proc.wait(timeout=SIGN_IN_TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(timeout=5)
-    err = proc.stderr.read() if proc.stderr else ""
-    assert code == 0, f"sign-in exited {code}:\n{''.join(lines)}\n{err[-3000:]}"
-    return "".join(lines)
+    return sign_in_by_address(data_dir, env, "outlook", r"https?://\S+/authorize\S*", *extra_args)
 
 
 def outlook_items(emu: GraphEmulator) -> list[tuple[str, Item, str]]:
