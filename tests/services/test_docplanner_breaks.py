@@ -38,6 +38,7 @@ from carecal.store.docplanner import DocplannerStore
 from tests.fakes.docplanner_breaks import CalendarBreak
 from tests.fakes.docplanner_server import DocplannerEmulator
 from tests.providers.docplanner_support import EmuTime
+from tests.services.docplanner_setup import add_docplanner_account, map_addresses
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -101,31 +102,10 @@ def practice(session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[Prac
         monkeypatch.setenv(dpc.HOST_ENV, emu.host_template)
         clock = EmuTime(emu)
         repo = session.repo
-        account, _ = dpc.add_account(
-            repo,
-            domain="pl",
-            client_id=emu.client_id,
-            client_secret=emu.client_secret,
-            actor="test",
-        )
-        api = dpc.make_api(
-            dpc.DocplannerSettings.of(account),
-            lambda: dpc.load_credentials(account.id),
-            clock=clock.now,
-            sleep=clock.sleep,
-        )
+        account, api = add_docplanner_account(repo, emu, clock)
         calendar = repo.ensure_local_calendar()
         google, _ = repo.add_calendar("Google (mirror)", "#ff0000", actor="test")
-        tree = asyncio.run(list_tree(api))
-        map_address(
-            repo,
-            account,
-            find_node(tree, emu.ids.office),
-            calendar,
-            create_services=True,
-            actor="test",
-            now=clock.now(),
-        )
+        map_addresses(repo, account, api, calendar, [emu.ids.office], clock)
         repo.set_working_hours(
             [WorkingHours(new_id(), wd, time(9), time(17)) for wd in range(5)], actor="test"
         )

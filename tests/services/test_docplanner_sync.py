@@ -25,13 +25,13 @@ from carecal.domain.models import (
 )
 from carecal.providers.docplanner_api import DocplannerApi
 from carecal.services import docplanner_client as dpc
-from carecal.services.docplanner_mapping import find_node, list_tree, map_address
 from carecal.services.docplanner_publish import Publisher, diff_lines
 from carecal.services.docplanner_sync import DocplannerReport, sync_docplanner
 from carecal.services.session import Session
 from carecal.store.docplanner import DocplannerStore
 from tests.fakes.docplanner_server import DocplannerEmulator
 from tests.providers.docplanner_support import EmuTime
+from tests.services.docplanner_setup import add_docplanner_account, map_addresses
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 PATIENT = {"name": "Ewa", "surname": "Zielińska", "phone": "+48600700800", "email": "ewa@ex.pl"}
@@ -79,31 +79,9 @@ def practice(session: Session, monkeypatch: pytest.MonkeyPatch) -> Iterator[Prac
         monkeypatch.setenv(dpc.HOST_ENV, emu.host_template)
         clock = EmuTime(emu)
         repo = session.repo
-        account, _ = dpc.add_account(
-            repo,
-            domain="pl",
-            client_id=emu.client_id,
-            client_secret=emu.client_secret,
-            actor="test",
-        )
-        api = dpc.make_api(
-            dpc.DocplannerSettings.of(account),
-            lambda: dpc.load_credentials(account.id),
-            clock=clock.now,
-            sleep=clock.sleep,
-        )
+        account, api = add_docplanner_account(repo, emu, clock)
         calendar = repo.ensure_local_calendar()
-        tree = asyncio.run(list_tree(api))
-        for address in (emu.ids.office, emu.ids.online):
-            map_address(
-                repo,
-                account,
-                find_node(tree, address),
-                calendar,
-                create_services=True,
-                actor="test",
-                now=clock.now(),
-            )
+        map_addresses(repo, account, api, calendar, [emu.ids.office, emu.ids.online], clock)
         repo.set_working_hours(
             [WorkingHours(new_id(), wd, time(9), time(17)) for wd in range(5)], actor="test"
         )
