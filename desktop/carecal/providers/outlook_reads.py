@@ -338,15 +338,9 @@ class OutlookReads:
         """The item of ``master_id`` (a single event, or a master with its exceptions in the
         window), or None when it is not there (or is an occurrence, not an item)."""
         if master is None:
-            try:
-                master = await self.api.call(
-                    "GET", event_path(master_id), what=f"event {master_id[:24]}",
-                    params={"$expand": EXPAND},
-                )  # fmt: skip
-            except NotFound:
+            master = await self._event(master_id)
+            if master is None:
                 return None
-            if not isinstance(master.get("id"), str):
-                raise TransientError("Outlook's answer had no event id")
         if master.get("type") in ("occurrence", "exception"):
             return None
         if master.get("type") != "seriesMaster":
@@ -359,20 +353,26 @@ class OutlookReads:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """(master or single event, its occurrences and exceptions in the window), or None
         when it is not an item in Outlook."""
-        try:
-            master = await self.api.call(
-                "GET", event_path(master_id), what=f"event {master_id[:24]}",
-                params={"$expand": EXPAND},
-            )  # fmt: skip
-        except NotFound:
-            return None
-        if not isinstance(master.get("id"), str):
-            raise TransientError("Outlook's answer had no event id")
-        if master.get("type") in ("occurrence", "exception"):
+        master = await self._event(master_id)
+        if master is None or master.get("type") in ("occurrence", "exception"):
             return None
         if master.get("type") != "seriesMaster":
             return master, []
         return master, await self.instances(master, low, high)
+
+    async def _event(self, event_id: str) -> dict[str, Any] | None:
+        """One event with Carecal's property, or None when Outlook has none of that id.
+        Raises TransientError (an answer without an id) and as ``OutlookApi.call``."""
+        try:
+            event = await self.api.call(
+                "GET", event_path(event_id), what=f"event {event_id[:24]}",
+                params={"$expand": EXPAND},
+            )  # fmt: skip
+        except NotFound:
+            return None
+        if not isinstance(event.get("id"), str):
+            raise TransientError("Outlook's answer had no event id")
+        return event
 
     def item_of(
         self, master: dict[str, Any], listed: list[dict[str, Any]], low: datetime, high: datetime
