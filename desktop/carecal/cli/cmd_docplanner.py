@@ -11,8 +11,7 @@ import argparse
 import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from carecal.cli import EXIT_ERROR, EXIT_OK, UsageError
 from carecal.cli.output import write_json, write_line, write_table
@@ -24,8 +23,6 @@ from carecal.services.session import Session
 if TYPE_CHECKING:
     from carecal.services.docplanner_breaks import BreaksOutcome
     from carecal.services.docplanner_publish import PublishOutcome
-
-T = TypeVar("T")
 
 
 def _secret(args: argparse.Namespace) -> str:
@@ -65,18 +62,6 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_api(account: Account, work: Callable[..., Awaitable[T]]) -> T:
-    api = dpc.api_for(account)
-
-    async def run() -> T:
-        try:
-            return await work(api)
-        finally:
-            await api.close()
-
-    return asyncio.run(run())
-
-
 def map_addresses(session: Session, args: argparse.Namespace) -> int:
     """Without ``--address``: the tree with what each address is mapped to. With it: map that
     address to ``--calendar`` (and its services), or ``--unmap`` it."""
@@ -90,7 +75,7 @@ def map_addresses(session: Session, args: argparse.Namespace) -> int:
         mapping.unmap_address(session.repo, account, args.address)
         write_line(f"Address {args.address} is no longer mapped; nothing more is published for it.")
         return EXIT_OK
-    tree = _with_api(account, mapping.list_tree)
+    tree = dpc.run_blocking(dpc.api_for(account), mapping.list_tree)
     if args.address:
         if not args.calendar:
             raise UsageError("--address needs --calendar NAME")
@@ -198,7 +183,7 @@ def publish(session: Session, args: argparse.Namespace) -> int:
         slots = await Publisher(session.repo, account, api).publish(args.days, dry_run=args.dry_run)
         return kept, slots, api.zone
 
-    kept, outcome, zone = _with_api(account, work)
+    kept, outcome, zone = dpc.run_blocking(dpc.api_for(account), work)
     errors = kept.errors + outcome.errors
     if args.format == "json":
         write_json(

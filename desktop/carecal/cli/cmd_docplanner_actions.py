@@ -11,7 +11,6 @@ patient data.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -41,16 +40,10 @@ def _when(session: Session, value: object, option: str) -> datetime:
 
 def _send_now(session: Session, account: Account, seq: int) -> int:
     """Send the queue now; report what happened to action ``seq``."""
-
-    async def run() -> None:
-        api = dpc.api_for(account)
-        try:
-            await acts.run_actions_and_flag(session.repo, account, api)
-        finally:
-            await api.close()
-
     try:
-        asyncio.run(run())
+        dpc.run_blocking(
+            dpc.api_for(account), lambda api: acts.run_actions_and_flag(session.repo, account, api)
+        )
     except (TransientError, AuthExpired) as exc:
         write_line(f"Queued (action {seq}); it goes out at the next sync: {exc}")
         return EXIT_OK

@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from carecal.domain.errors import AuthExpired, CarecalError, ValidationError
 from carecal.domain.models import Account, ProviderKind, new_id
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from carecal.net.jsonapi import Transport
     from carecal.providers.docplanner_api import Credentials, DocplannerApi, Sleep
     from carecal.services.docplanner_sync import DocplannerReport
+
+T = TypeVar("T")
 
 HOST_ENV = "CARECAL_DOCPLANNER_HOST"
 DEFAULT_HOST = "https://www.{domain}"
@@ -169,6 +171,19 @@ def api_for(
     )
 
 
+def run_blocking(api: DocplannerApi, work: Callable[[DocplannerApi], Awaitable[T]]) -> T:
+    """``work(api)`` on a private event loop, the connection closed after. Blocks on the
+    network (never the GUI thread). Raises what ``work`` raises."""
+
+    async def run() -> T:
+        try:
+            return await work(api)
+        finally:
+            await api.close()
+
+    return asyncio.run(run())
+
+
 async def check_client(api: DocplannerApi) -> list[Facility]:
     """Sign in with the client credentials and list the facilities granted to the client.
     Raises AuthExpired (wrong id or secret), TransientError, RemoteError."""
@@ -188,14 +203,7 @@ def probe_client(domain: str, client_id: str, client_secret: str) -> list[Facili
     host = os.environ.get(HOST_ENV, "").strip() or DEFAULT_HOST
     creds = Credentials(client_id.strip(), client_secret.strip())
     api = make_api(DocplannerSettings(check_domain(domain), host), lambda: creds)
-
-    async def probe() -> list[Facility]:
-        try:
-            return await check_client(api)
-        finally:
-            await api.close()
-
-    return asyncio.run(probe())
+    return run_blocking(api, check_client)
 
 
 def add_account(
@@ -225,15 +233,8 @@ def add_account(
 
     creds = Credentials(client_id, client_secret)
     api = make_api(settings, lambda: creds)
-
-    async def probe() -> list[Facility]:
-        try:
-            return await check_client(api)
-        finally:
-            await api.close()
-
     try:
-        facilities = asyncio.run(probe())
+        facilities = run_blocking(api, check_client)
     except AuthExpired as exc:
         raise AuthExpired(f"{exc} (nothing was added)") from None
     existing = _same_account(repo, settings.domain, client_id)

@@ -18,7 +18,6 @@ never raised; the secret is never shown, logged or kept anywhere but the keyring
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -74,15 +73,7 @@ def tree_blocking(account: Account) -> list[TreeAddress]:
     """The account's addresses with their services (credentials from the keyring). Blocks on
     the network (never the GUI thread). Raises as services.docplanner_mapping.list_tree and
     CredentialsMissing."""
-    api = dpc.api_for(account)
-
-    async def run() -> list[TreeAddress]:
-        try:
-            return await mapping.list_tree(api)
-        finally:
-            await api.close()
-
-    return asyncio.run(run())
+    return dpc.run_blocking(dpc.api_for(account), mapping.list_tree)
 
 
 @dataclass(frozen=True, slots=True)
