@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from carecal.domain.errors import AuthExpired
 from carecal.ical.reader import read_ics
-from carecal.net.tokens import TokenSet
 from carecal.providers.base import RemoteCalendar
 from carecal.providers.google import GoogleProvider
 from carecal.providers.google_map import Privacy
 from tests.fakes.google_calendar import GoogleCalendarEmulator, load_discovery
 from tests.fakes.google_schema import check_response
+from tests.providers.emulator_auth import EmulatorAuth
 
 OWNER = "practitioner@example.com"
 CALENDAR = RemoteCalendar(OWNER, "Practice")
@@ -27,27 +26,6 @@ FOREIGN = {
     "extendedProperties": {"private": {"otherApp": "keep me"}},
     "guestsCanModify": True,
 }
-
-
-class EmulatorAuth:
-    """A GoogleAuth handing out one emulator access token; a refresh gets a fresh one until
-    ``dead`` is set (then it fails like a revoked refresh token)."""
-
-    def __init__(self, emu: GoogleCalendarEmulator) -> None:
-        self.emu = emu
-        self.token = emu.issue_token()
-        self.refreshes = 0
-        self.dead = False
-
-    async def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    async def refresh(self, stale: TokenSet | None = None) -> TokenSet:
-        self.refreshes += 1
-        if self.dead:
-            raise AuthExpired("the saved sign-in is no longer valid (invalid_grant)")
-        self.token = self.emu.issue_token()
-        return TokenSet(self.token)
 
 
 def check_schemas(emu: GoogleCalendarEmulator) -> None:

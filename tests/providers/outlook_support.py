@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from carecal.domain.errors import AuthExpired
 from carecal.ical.reader import read_ics
-from carecal.net.tokens import TokenSet
 from carecal.providers.base import RemoteCalendar
 from carecal.providers.outlook import OutlookProvider, Window
 from carecal.providers.outlook_map import PROP_ID, Privacy
 from tests.fakes.graph_events import View
 from tests.fakes.graph_schema import check_response
 from tests.fakes.graph_server import GraphEmulator
+from tests.providers.emulator_auth import EmulatorAuth
 
 WIDE = Window(back=3650, ahead=3650)
 # How Carecal's requests see events (immutable ids, UTC, text bodies, its property expanded),
@@ -38,27 +37,6 @@ FOREIGN = {
 
 async def no_wait(seconds: float) -> None:
     pass
-
-
-class EmulatorAuth:
-    """An OutlookAuth handing out one emulator access token; a refresh gets a fresh one until
-    ``dead`` is set (then it fails like a dead refresh token)."""
-
-    def __init__(self, emu: GraphEmulator) -> None:
-        self.emu = emu
-        self.token = emu.issue_token()
-        self.refreshes = 0
-        self.dead = False
-
-    async def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    async def refresh(self, stale: TokenSet | None = None) -> TokenSet:
-        self.refreshes += 1
-        if self.dead:
-            raise AuthExpired("the saved sign-in is no longer valid (invalid_grant)")
-        self.token = self.emu.issue_token()
-        return TokenSet(self.token)
 
 
 def check_schemas(emu: GraphEmulator) -> None:
