@@ -20,10 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
-    QProgressBar,
-    QPushButton,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -116,16 +113,7 @@ class OutlookSignInDialog(CalendarSignInDialog):
         self.start_message = _label()
         lay.addWidget(self.start_message)
         lay.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        close = QPushButton("Close")
-        close.clicked.connect(self.reject)
-        self.sign_in_button = QPushButton("Sign in with Microsoft…")
-        self.sign_in_button.clicked.connect(self.start)
-        for b in (close, self.sign_in_button):
-            b.setAutoDefault(False)
-            row.addWidget(b)
-        lay.addLayout(row)
+        lay.addLayout(self._start_buttons("Sign in with Microsoft…"))
         self.start_page = page
         self.pages.addWidget(page)
 
@@ -135,26 +123,14 @@ class OutlookSignInDialog(CalendarSignInDialog):
         lay.setContentsMargins(0, 0, 0, 0)
         self.waiting = _label("<b>Waiting for you to sign in in your browser…</b>")
         lay.addWidget(self.waiting)
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumHeight(8)
+        self.busy = self._busy_bar()
         lay.addWidget(self.busy)
         # The browser's address (browser sign-in) ...
         self.url_box = QWidget()
         ub = QVBoxLayout(self.url_box)
         ub.setContentsMargins(0, 8, 0, 0)
         ub.addWidget(_label("If no browser window opened, open this address in your browser:"))
-        url_row = QHBoxLayout()
-        self.url = QLineEdit()
-        self.url.setReadOnly(True)
-        self.url.setPlaceholderText("starting…")
-        self.copy_button = QPushButton("Copy address")
-        self.copy_button.setEnabled(False)
-        self.copy_button.clicked.connect(self._copy_url)
-        url_row.addWidget(self.url, 1)
-        url_row.addWidget(self.copy_button)
-        ub.addLayout(url_row)
+        ub.addLayout(self._url_row())
         lay.addWidget(self.url_box)
         # ... or the device code.
         self.code_box = QWidget()
@@ -182,14 +158,7 @@ class OutlookSignInDialog(CalendarSignInDialog):
             )
         )
         lay.addStretch(1)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel)
-        for b in (self.copy_button, self.cancel_button):
-            b.setAutoDefault(False)
-        row.addWidget(self.cancel_button)
-        lay.addLayout(row)
+        lay.addLayout(self._cancel_row())
         self.waiting_page = page
         self.pages.addWidget(page)
 

@@ -1,7 +1,8 @@
 """What the Google and Outlook sign-in dialogs share: the "choose" page (calendars with their
 colours, the account's name, what the remote sees), the browser address relay, cancel and the
 failure messages, and keeping the account. Each dialog builds its own "start" and "waiting"
-pages and starts its own sign-in.
+pages (from the rows here: sign-in buttons, busy bar, address, Cancel) and starts its own
+sign-in.
 
 A subclass sets ``service`` (its services module: ``default_choice``, ``finish_add``,
 ``finish_sign_in_again``, ``SignInCancelled``, ``SignInTimedOut``), the wording attributes and
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -65,12 +67,13 @@ class CalendarSignInDialog(QDialog):
     remote_name = ""  # "Google": what the privacy row and the name placeholder say
     account_noun = ""  # "Google account": in "Signed in as your Google account."
 
-    # Set up by the subclass's pages.
+    # Set up by the subclass's pages (the last four through the builders below).
     pages: QStackedWidget
     start_page: QWidget
     start_message: QLabel
     waiting_page: QWidget
     waiting: QLabel
+    sign_in_button: QPushButton
     url: QLineEdit
     copy_button: QPushButton
     cancel_button: QPushButton
@@ -99,6 +102,56 @@ class CalendarSignInDialog(QDialog):
 
     def _privacy_text(self, level: str) -> str:
         raise NotImplementedError  # each dialog words its own remote's privacy levels
+
+    def start(self) -> None:
+        raise NotImplementedError  # each dialog starts its own sign-in
+
+    # --- pieces of the start and waiting pages ---------------------------------------------
+
+    def _start_buttons(self, sign_in_text: str) -> QHBoxLayout:
+        """Close and ``sign_in_button`` (runs ``start``), right-aligned."""
+        row = QHBoxLayout()
+        row.addStretch(1)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        self.sign_in_button = QPushButton(sign_in_text)
+        self.sign_in_button.clicked.connect(self.start)
+        for b in (close, self.sign_in_button):
+            b.setAutoDefault(False)
+            row.addWidget(b)
+        return row
+
+    def _busy_bar(self) -> QProgressBar:
+        """A thin progress bar that only says "busy"."""
+        busy = QProgressBar()
+        busy.setRange(0, 0)
+        busy.setTextVisible(False)
+        busy.setMaximumHeight(8)
+        return busy
+
+    def _url_row(self) -> QHBoxLayout:
+        """The browser's address (``url``, filled by ``_show_url``) and ``copy_button``."""
+        row = QHBoxLayout()
+        self.url = QLineEdit()
+        self.url.setReadOnly(True)
+        self.url.setPlaceholderText("starting…")
+        self.copy_button = QPushButton("Copy address")
+        self.copy_button.setEnabled(False)
+        self.copy_button.clicked.connect(self._copy_url)
+        self.copy_button.setAutoDefault(False)
+        row.addWidget(self.url, 1)
+        row.addWidget(self.copy_button)
+        return row
+
+    def _cancel_row(self) -> QHBoxLayout:
+        """``cancel_button`` (runs ``cancel``), right-aligned."""
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setAutoDefault(False)
+        row.addWidget(self.cancel_button)
+        return row
 
     # --- the choose page -------------------------------------------------------------------
 
