@@ -19,8 +19,8 @@ from carecal.cli.output import out, write_line
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import Account
 from carecal.services import accounts as svc
-from carecal.services import google_client, outlook_client
 from carecal.services import outlook_accounts as outlook
+from carecal.services import outlook_client
 from carecal.services.accounts import RemoteCalendar
 from carecal.services.google_accounts import unsent_count
 from carecal.services.session import Session
@@ -69,7 +69,7 @@ def add_account(session: Session, args: argparse.Namespace) -> int:
     write_line(f"Signed in{f' as {email}' if email else ''}.")
     write_mirrored(session, account, found, existed=added.existed)
     level = outlook_client.privacy_of(account)
-    help_text = google_client.PRIVACY_HELP[level].replace("Google", "Outlook")
+    help_text = outlook_client.PRIVACY_HELP[level]
     write_line(f"Privacy: {level}. {help_text}")
     write_line("Run 'carecal sync' to bring their events here.")
     return EXIT_OK
@@ -111,7 +111,7 @@ def set_account(session: Session, account: Account, level: str) -> int:
     """Change what Outlook sees of the account's appointments."""
     account = outlook.set_privacy(session.repo, account, level, actor="cli")
     level = outlook_client.privacy_of(account)
-    help_text = google_client.PRIVACY_HELP[level].replace("Google", "Outlook")
+    help_text = outlook_client.PRIVACY_HELP[level]
     write_line(f"Privacy of {account.name!r}: {level}. {help_text}")
     write_line("Entries already in Outlook change when they are next edited.")
     return EXIT_OK

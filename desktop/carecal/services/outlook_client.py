@@ -37,6 +37,9 @@ from carecal.services.google_client import (
     labels_from,
     privacy_of,
 )
+from carecal.services.google_client import (
+    PRIVACY_HELP as GOOGLE_PRIVACY_HELP,
+)
 
 if TYPE_CHECKING:
     import msal
@@ -64,6 +67,10 @@ CLIENT_ID_ENV = "CARECAL_MS_CLIENT_ID"
 AUTHORITY_ENV = "CARECAL_MS_AUTHORITY"
 API_BASE_ENV = "CARECAL_MS_API_BASE"
 DEFAULT_SIGN_IN_TIMEOUT = 300.0
+# The same levels as Google's, worded for Outlook.
+PRIVACY_HELP = {
+    level: text.replace("Google", "Outlook") for level, text in GOOGLE_PRIVACY_HELP.items()
+}
 _CACHE_PREFIX = "msal:"  # the keyring entry holds MSAL's cache, marked so it is never misread
 _CACHE_PART = 1000  # characters per keyring entry: Windows takes 2,560 bytes of UTF-16
 

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import Account
-from carecal.services import google_client, outlook_client
 from carecal.services import outlook_accounts as outlook
+from carecal.services import outlook_client
 from carecal.ui.accounts_page import run_in_thread
 from carecal.ui.context import UiContext
 from carecal.ui.signin_dialog import (
@@ -39,10 +39,6 @@ from carecal.ui.signin_dialog import (
 from carecal.ui.signin_dialog import label as _label
 
 CODE_STYLE = "font-size: 26px; font-weight: 600; letter-spacing: 3px;"
-
-
-def privacy_help(level: str) -> str:
-    return google_client.PRIVACY_HELP.get(level, "").replace("Google", "Outlook")
 
 
 class OutlookSignInDialog(CalendarSignInDialog):
@@ -239,7 +235,7 @@ class OutlookSignInDialog(CalendarSignInDialog):
         run_in_thread(job, self._signed_in, self._start_failed)
 
     def _privacy_text(self, level: str) -> str:
-        return privacy_help(level)
+        return outlook_client.PRIVACY_HELP.get(level, "")
 
     # --- keeping it ------------------------------------------------------------------------
 
