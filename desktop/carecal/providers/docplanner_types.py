@@ -56,7 +56,6 @@ PAID_STATUSES = frozenset({"paid", "successful"})
 PENDING_STATUSES = frozenset({"new", "in_progress", "waiting_for_confirmation"})
 FAILED_STATUSES = frozenset({"not-paid", "failed", "canceled"})
 RETURNED_STATUSES = frozenset({"refunded", "charged_back"})
-PAYMENT_STATUSES = PAID_STATUSES | PENDING_STATUSES | FAILED_STATUSES | RETURNED_STATUSES
 
 
 class BadPayload(RemoteError):

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KINDS = ("book", "move", "cancel", "confirm", "presence")
 LIST_SCOPES = "booking.patient,booking.address_service,booking.presence"
 
 

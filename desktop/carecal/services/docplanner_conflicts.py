@@ -9,9 +9,9 @@ booking ids, never patients.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from carecal.domain.models import Account
@@ -23,7 +23,7 @@ from carecal.store.docplanner_actions import ActionStore, Conflict
 from carecal.store.repo import Repository
 
 if TYPE_CHECKING:
-    pass
+    from carecal.services.docplanner_publish import DayPlan
 
 
 PROPOSALS = 3
@@ -87,7 +87,9 @@ def conflict_line(conflict: Conflict, zone: ZoneInfo) -> str:
     return line
 
 
-def free_starts_from_plans(plans: Any, now: datetime) -> Callable[[str, int], list[datetime]]:
+def free_starts_from_plans(
+    plans: Sequence[DayPlan], now: datetime
+) -> Callable[[str, int], list[datetime]]:
     """``free_starts`` for ``find_conflicts`` from a Publisher's day plans (the slots Carecal
     would publish: working hours minus busy time): the first starts of ``minutes`` that fit."""
 

@@ -12,7 +12,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from carecal.domain.errors import (
@@ -25,10 +24,6 @@ from carecal.services.zones import is_known_zone
 from carecal.store.docplanner import DocplannerStore
 from carecal.store.docplanner_actions import ActionStore, Conflict, QueuedAction
 from carecal.store.repo import Repository
-
-if TYPE_CHECKING:
-    pass
-
 
 OPEN_STATES = ("pending", "parked")
 
