@@ -50,7 +50,7 @@ from tests.integration.servers import ServerInfo
 SEED = 30903
 KILLS = 25
 MAX_ROUNDS = 45
-MIN_KILLS = 10
+MIN_KILLS = 15
 KILL_PHASE_S = 40.0  # a slow machine gets fewer kills, not a slower test
 SEED_ITEMS = 20
 
