@@ -25,17 +25,11 @@ from carecal.services import docplanner_client as dpc
 from carecal.services import docplanner_conflicts as conflicts_
 from carecal.services import docplanner_panel as panel
 from carecal.services.session import Session
-from carecal.services.zones import is_known_zone
 from carecal.store.docplanner_actions import ActionStore
 
 
-def _zone(session: Session) -> ZoneInfo:
-    name = session.repo.settings().display_tz
-    return ZoneInfo(name if is_known_zone(name) else "UTC")
-
-
 def _when(session: Session, value: object, option: str) -> datetime:
-    return localize(require_time(value, option), _zone(session))  # type: ignore[arg-type]
+    return localize(require_time(value, option), session.events.display_zone())  # type: ignore[arg-type]
 
 
 def _send_now(session: Session, account: Account, seq: int) -> int:
@@ -114,7 +108,7 @@ def conflicts(session: Session, args: argparse.Namespace) -> int:
     """``docplanner conflicts``: the double bookings flagged at the last sync."""
     account = dpc.find_account(session.repo, args.account)
     found = ActionStore(session.repo).conflicts(account.id)
-    zone = _zone(session)
+    zone = session.events.display_zone()
     if args.format == "json":
         write_json(
             [
@@ -138,7 +132,7 @@ def conflicts(session: Session, args: argparse.Namespace) -> int:
 def list_queued(session: Session, args: argparse.Namespace) -> int:
     """``docplanner actions [--all]``: the actions still open (waiting or refused), or all."""
     rows = panel.list_actions(session.repo, include_all=args.all)
-    zone = _zone(session)
+    zone = session.events.display_zone()
     if args.format == "json":
         write_json(
             [

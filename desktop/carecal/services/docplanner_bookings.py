@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from carecal.domain.errors import NotFound
 from carecal.domain.models import (
@@ -33,7 +32,6 @@ from carecal.domain.models import (
 )
 from carecal.providers.docplanner_types import Booking, BookingPatient, payment_state
 from carecal.services.events import EventService
-from carecal.services.zones import is_known_zone
 from carecal.store.docplanner import AddressMapping, BookingLink, DocplannerStore
 from carecal.store.docplanner_actions import ActionStore
 from carecal.store.repo import Repository
@@ -69,8 +67,7 @@ class BookingApplier:
         self.clock = clock
         self.store = DocplannerStore(repo)
         self.events = EventService(repo, actor=ACTOR)
-        name = repo.settings().display_tz
-        self.zone = ZoneInfo(name if is_known_zone(name) else "UTC")
+        self.zone = self.events.display_zone()
         self.changed: set[str] = set()  # event ids written
 
     # --- patients -----------------------------------------------------------------------------
