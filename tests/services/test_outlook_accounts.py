@@ -18,6 +18,7 @@ from carecal.domain.errors import AuthExpired
 from carecal.domain.models import Event, ProviderKind, Settings, new_id
 from carecal.net.errors import SignInCancelled, SignInFailed, SignInTimedOut
 from carecal.providers.outlook import OutlookProvider
+from carecal.services import accounts as svc
 from carecal.services import outlook_accounts as outlook
 from carecal.services import outlook_client
 from carecal.services.session import Session
@@ -234,3 +235,18 @@ def test_the_msal_cache_is_kept_in_parts_and_a_missing_part_reads_as_signed_out(
     assert outlook_client.CacheStore("acct-parts").load() is None
     store.delete()
     assert not {k for k in keyring_entries() if k.startswith("acct-parts")}
+
+
+def test_removing_the_account_leaves_no_part_of_its_sign_in_in_the_keyring(
+    emu: GraphEmulator, session: Session, data_dir: Path
+) -> None:
+    browser = MsBrowser()
+    signin = asyncio.run(outlook.sign_in(ms_settings(emu), open_browser=browser, timeout=20))
+    added = outlook.finish_add(session.repo, signin, signin.calendars, privacy="busy",
+                               actor="user")  # fmt: skip
+    account = added.account
+    assert len([k for k in keyring_entries() if k.startswith(account.id)]) >= 2
+    removal = outlook.remove_outlook_account(session.repo, account, actor="user")
+    assert removal.calendars == 1
+    assert not [k for k in keyring_entries() if k.startswith(account.id)]
+    assert account.id not in {a.id for a in svc.list_accounts(session.repo)}

@@ -18,7 +18,6 @@ from carecal.cli.cmd_google import browser, write_mirrored
 from carecal.cli.output import out, write_line
 from carecal.domain.errors import CarecalError
 from carecal.domain.models import Account
-from carecal.services import accounts as svc
 from carecal.services import outlook_accounts as outlook
 from carecal.services import outlook_client
 from carecal.services.accounts import RemoteCalendar
@@ -119,14 +118,9 @@ def set_account(session: Session, account: Account, level: str) -> int:
 
 def remove_account(session: Session, account: Account, discard_unsent: bool) -> int:
     """Forget the sign-in, then remove the account from this computer."""
-    pending = unsent_count(session.repo, account)
-    if pending and not discard_unsent:
-        raise CarecalError(
-            f"{account.name!r} has {pending} unsent changes; sync first, or remove it "
-            "with --discard-unsent to drop them"
-        )
-    outlook_client.CacheStore(account.id).delete()
-    removal = svc.remove_account(session.repo, account, actor="cli", discard_unsent=True)
+    removal = outlook.remove_outlook_account(
+        session.repo, account, actor="cli", discard_unsent=discard_unsent
+    )
     write_line(
         f"Removed account {account.name!r}: {removal.calendars} calendars and "
         f"{removal.events} events removed from this computer; nothing was deleted in Outlook."

@@ -38,7 +38,12 @@ from carecal.net.errors import SignInFailed as SignInFailed
 from carecal.net.errors import SignInTimedOut as SignInTimedOut
 from carecal.providers.base import RemoteCalendar
 from carecal.services import accounts as svc
-from carecal.services.google_accounts import SignInCancel, default_choice, pick_calendars
+from carecal.services.google_accounts import (
+    SignInCancel,
+    default_choice,
+    pick_calendars,
+    unsent_count,
+)
 from carecal.services.outlook_client import (
     DEFAULT_PRIVACY,
     DEFAULT_SIGN_IN_TIMEOUT,
@@ -435,3 +440,21 @@ def set_privacy(repo: Repository, account: Account, level: str, *, actor: str) -
         raise ValidationError(f"{account.name!r} is not an Outlook account")
     check_privacy(level)
     return SyncStore(repo).update_account_settings(account.id, {"privacy": level}, actor=actor)
+
+
+def remove_outlook_account(
+    repo: Repository, account: Account, *, actor: str, discard_unsent: bool = False
+) -> svc.Removal:
+    """Forget the sign-in (every keyring part of the MSAL cache, not only the account's own
+    entry), then remove the account from this computer. Unsent changes are checked first, so
+    a refused removal leaves the account signed in. The Repository's thread. Raises
+    ValidationError, KeyringFailed."""
+    pending = unsent_count(repo, account)
+    if pending and not discard_unsent:
+        raise ValidationError(
+            f"{account.name!r} has {pending} unsent changes; sync first, or remove it "
+            "with --discard-unsent to drop them"
+        )
+    CacheStore(account.id).delete()
+    removal = svc.remove_account(repo, account, actor=actor, discard_unsent=True)
+    return replace(removal, discarded_ops=pending)
