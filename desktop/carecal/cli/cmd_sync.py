@@ -31,20 +31,10 @@ def _warn(text: str) -> None:
 async def _sync_one(
     session: Session, account: Account, password: str, allow: bool
 ) -> AccountReport:
+    from carecal.services.syncing import provider_for
     from carecal.sync.engine import SyncOptions, sync_account
 
-    provider: Any
-    if account.kind is ProviderKind.GOOGLE:
-        from carecal.services import google_accounts as google
-
-        provider = google.make_provider(account, google.labels_from(session.repo))
-    elif account.kind is ProviderKind.OUTLOOK:
-        from carecal.services import outlook_client as outlook
-
-        provider = outlook.make_provider(account, outlook.labels_from(session.repo))
-    else:
-        settings = svc.CalDAVSettings.of(account)
-        provider = svc.make_provider(settings.url, settings.username, password, settings.preset)
+    provider: Any = provider_for(account, session.repo, password)
     try:
         options = SyncOptions(allow_mass_delete=allow, force=True)
         return await sync_account(session.repo, provider, account.id, options)

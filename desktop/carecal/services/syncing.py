@@ -40,26 +40,32 @@ ProviderFactory = Callable[[Account], Provider]
 _cycle_repo: ContextVar[Repository | None] = ContextVar("carecal_cycle_repo", default=None)
 
 
-def keyring_providers(account: Account) -> Provider:
-    """The provider of ``account`` with its secret from the keyring: for Google, the keyring's
-    OAuth tokens, for Outlook MSAL's cache, with the account's privacy and labels from the
-    cycle's store; for CalDAV, the password. Sync worker thread. Raises PasswordMissing,
-    NoKeyring, KeyringFailed, ValidationError, StoreError."""
+def provider_for(
+    account: Account, repo: Repository | None, password: str | None = None
+) -> Provider:
+    """The provider of ``account``: for Google the keyring's OAuth tokens, for Outlook MSAL's
+    cache, with the account's privacy and the labels of ``repo`` (None: no labels); for CalDAV
+    ``password`` (stdin or $CARECAL_PASSWORD), else the keyring's. The caller's thread. Raises
+    PasswordMissing, NoKeyring, KeyringFailed, ValidationError, StoreError."""
     if account.kind is ProviderKind.GOOGLE:
         from carecal.services import google_client as google
 
-        repo = _cycle_repo.get()
         labels = google.labels_from(repo) if repo is not None else None
         return cast(Provider, google.make_provider(account, labels))
     if account.kind is ProviderKind.OUTLOOK:
         from carecal.services import outlook_client as outlook
 
-        repo = _cycle_repo.get()
         labels = outlook.labels_from(repo) if repo is not None else None
         return cast(Provider, outlook.make_provider(account, labels))
     settings = svc.CalDAVSettings.of(account)
-    password = svc.password_for(account, None)
-    return svc.make_provider(settings.url, settings.username, password, settings.preset)
+    secret = svc.password_for(account, password)
+    return svc.make_provider(settings.url, settings.username, secret, settings.preset)
+
+
+def keyring_providers(account: Account) -> Provider:
+    """``provider_for`` with the cycle's store and the keyring's secrets (a ProviderFactory).
+    Sync worker thread; raises as ``provider_for``."""
+    return provider_for(account, _cycle_repo.get())
 
 
 # --- the stored status ----------------------------------------------------------------------
