@@ -123,7 +123,9 @@ def password_help(preset: str) -> str:
 # --- adding and choosing --------------------------------------------------------------------
 
 
-def _unique(name: str, taken: set[str]) -> str:
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or "name (2)", "name (3)" ... whichever is not in ``taken`` (casefolded names).
+    Pure."""
     if name.casefold() not in taken:
         return name
     n = 2
@@ -184,7 +186,7 @@ def add_caldav_account(
     account_name = name.strip() if name else None
     if not account_name:
         base = default_account_name(url, username, preset)
-        account_name = _unique(base, {a.name.casefold() for a in existing})
+        account_name = unique_name(base, {a.name.casefold() for a in existing})
     from carecal.providers.presets import start_url
 
     # Normalized: a URL typed with credentials in it must not carry them into the database.
@@ -230,7 +232,7 @@ def mirror_calendars(
                 continue
             label = remote.name.strip() or "Calendar"
             if label.casefold() in taken:
-                label = _unique(f"{label} ({account.name})", taken)
+                label = unique_name(f"{label} ({account.name})", taken)
             taken.add(label.casefold())
             color = remote.color or PALETTE[(len(present) + i) % len(PALETTE)]
             cal, _ = repo.add_calendar(label, color[:7], actor=actor, account_id=account.id)

@@ -291,15 +291,6 @@ def find_same(repo: Repository, signin: GoogleSignIn) -> Account | None:
     return None
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    if name.casefold() not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})".casefold() in taken:
-        n += 1
-    return f"{name} ({n})"
-
-
 def finish_add(
     repo: Repository,
     signin: GoogleSignIn,
@@ -339,7 +330,7 @@ def finish_add(
     wanted = (name or "").strip()
     if wanted and wanted.casefold() in taken:
         raise ValidationError(f"an account named {wanted!r} already exists")
-    account_name = wanted or _unique(signin.email or "Google", taken)
+    account_name = wanted or svc.unique_name(signin.email or "Google", taken)
     settings: dict[str, object] = {
         **signin.settings.stored(),
         "privacy": privacy or DEFAULT_PRIVACY,

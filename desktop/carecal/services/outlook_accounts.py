@@ -287,15 +287,6 @@ def find_same(repo: Repository, signin: OutlookSignIn) -> Account | None:
     return None
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    if name.casefold() not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})".casefold() in taken:
-        n += 1
-    return f"{name} ({n})"
-
-
 def finish_add(
     repo: Repository,
     signin: OutlookSignIn,
@@ -335,7 +326,7 @@ def finish_add(
     if signin.email:
         settings["email"] = signin.email
     account = Account(
-        new_id(), ProviderKind.OUTLOOK, wanted or _unique(signin.email or "Outlook", taken),
+        new_id(), ProviderKind.OUTLOOK, wanted or svc.unique_name(signin.email or "Outlook", taken),
         settings,
     )  # fmt: skip
     store = CacheStore(account.id)
