@@ -33,11 +33,7 @@ def pick_calendar(repo: Repository, name: str | None) -> Calendar:
     """The named calendar (NotFound names it), else the default one for new appointments."""
     if name:
         return repo.find_calendar(name)
-    calendars = repo.list_calendars()
-    for cal in calendars:
-        if cal.is_default and not cal.read_only:
-            return cal
-    return repo.ensure_local_calendar()
+    return repo.default_calendar()
 
 
 def date_window(
