@@ -58,9 +58,20 @@ def find_conflicts(
         occs, _warnings = occurrences_in_window(
             repo.events_in_window(lo, hi), lo, hi, display_tz=zone
         )
+        # Each occurrence's busy span, worked out once rather than all the others' busy time
+        # again for every booking: a booking of some length overlaps the merged busy time of
+        # the other events exactly when it overlaps one of their spans.
+        spans = [(o.event.id, span) for o in occs for span in busy_intervals([o], tz=zone)]
         for link in links:
-            others = busy_intervals([o for o in occs if o.event.id != link.event_id], tz=zone)
-            if any(s < link.end and e > link.start for s, e in others):
+            if link.end > link.start:
+                clash = any(
+                    eid != link.event_id and s < link.end and e > link.start
+                    for eid, (s, e) in spans
+                )
+            else:  # no length: only merged busy time around its instant counts
+                others = busy_intervals([o for o in occs if o.event.id != link.event_id], tz=zone)
+                clash = any(s < link.end and e > link.start for s, e in others)
+            if clash:
                 minutes = int((link.end - link.start).total_seconds() // 60)
                 proposals = free_starts(link.address_id, minutes) if free_starts else []
                 found.append(
