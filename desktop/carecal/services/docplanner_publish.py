@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -193,10 +194,12 @@ class Publisher:
         services, buffer = self._services(mapping)
         shortest = timedelta(minutes=min((m for _, m in services), default=0))
         blocked = merge_intervals([*busy, *self.store.breaks(self.account.id, mapping.address_id)])
+        starts, ends = [s for s, _ in blocked], [e for _, e in blocked]  # both sorted: disjoint
         published = self.store.published(self.account.id, mapping.address_id)
         plans = []
         for day in span:
             d0, d1 = self._bounds(day)
+            near = blocked[bisect_right(ends, d0) : bisect_left(starts, d1)]  # touching the day
             work: list[Interval] = []
             for local in (day - timedelta(days=1), day, day + timedelta(days=1)):
                 for s, e in working_intervals(local, hours, breaks, self.practice_zone):
@@ -204,7 +207,7 @@ class Publisher:
                     if e > s:
                         work.append((s, e))
             ranges: list[Interval] = []
-            for s, e in subtract_intervals(work, blocked):
+            for s, e in subtract_intervals(work, near):
                 end = e - timedelta(minutes=buffer)
                 if services and end - s >= max(shortest, MINUTE):
                     ranges.append((s.astimezone(self.zone), end.astimezone(self.zone)))
