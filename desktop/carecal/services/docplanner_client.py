@@ -244,7 +244,10 @@ def add_account(
     account = Account(
         id=new_id(),
         kind=ProviderKind.DOCPLANNER,
-        name=_unique_name(repo, name or f"Docplanner ({settings.domain})"),
+        name=svc.unique_name(
+            name or f"Docplanner ({settings.domain})",
+            {a.name.casefold() for a in svc.list_accounts(repo)},
+        ),
         settings={**settings.stored(), "client_hint": _hint(client_id)},
     )
     store_credentials(account.id, client_id, client_secret)
@@ -271,16 +274,6 @@ def _same_account(repo: Repository, domain: str, client_id: str) -> Account | No
         except CarecalError:
             continue
     return None
-
-
-def _unique_name(repo: Repository, name: str) -> str:
-    taken = {a.name.casefold() for a in svc.list_accounts(repo)}
-    if name.casefold() not in taken:
-        return name
-    n = 2
-    while f"{name} ({n})".casefold() in taken:
-        n += 1
-    return f"{name} ({n})"
 
 
 def docplanner_accounts(repo: Repository) -> list[Account]:
