@@ -72,14 +72,14 @@ def queue_presence(repo: Repository, account: Account, *, now: datetime) -> list
     }
     queued: list[int] = []
     for link in candidates:
-        if _chain_ids(store, link) & asked:
-            continue
         try:
             event = repo.get_event(link.event_id)
         except NotFound:
             continue  # deleted in Carecal: nothing to report
         present = presence_of(event.status)
         if present is None:
+            continue  # most visits: no mark, so no need to read the booking's chain
+        if _chain_ids(store, link) & asked:
             continue
         seq = queue_simple(repo, account, "presence", link.booking_id, present=present, now=now)
         log.info(
