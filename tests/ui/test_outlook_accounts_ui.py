@@ -79,6 +79,13 @@ def test_add_outlook_in_the_browser_choose_calendars_and_privacy(ctx, qtbot, emu
     shots.append(_save(accounts, "outlook_accounts_list"))
     for path in shots:
         _assert_not_blank(path)
+    # Removing it forgets every keyring part of MSAL's cache, not only the account's own entry.
+    assert len([k for k in keyring_entries() if k.startswith(account.id)]) >= 2
+    accounts.accounts.setCurrentRow(0)
+    accounts.confirm = lambda text: True
+    accounts.remove_selected()
+    assert outlook.outlook_accounts(repo) == []
+    assert not [k for k in keyring_entries() if k.startswith(account.id)]
 
 
 def test_device_code_is_shown_big_and_the_sign_in_finishes_when_entered(ctx, qtbot, emu) -> None:  # type: ignore[no-untyped-def]

@@ -418,12 +418,17 @@ class AccountsDialog(QDialog):
             return
         repo, actor, account = self.ctx.session.repo, self.ctx.actor, row.account
 
+        def removal() -> object:
+            if _is_outlook(account):  # MSAL's cache lies in several keyring entries
+                from carecal.services import outlook_accounts
+
+                return outlook_accounts.remove_outlook_account(
+                    repo, account, actor=actor, discard_unsent=True
+                )
+            return svc.remove_account(repo, account, actor=actor, discard_unsent=True)
+
         def remove(_: object = None) -> None:
-            self.ctx.tasks.submit(
-                lambda: svc.remove_account(repo, account, actor=actor, discard_unsent=True),
-                lambda _: self._changed(),
-                self._fail,
-            )
+            self.ctx.tasks.submit(removal, lambda _: self._changed(), self._fail)
 
         if google.is_google(account):
             self.remove_button.setEnabled(False)
