@@ -34,13 +34,12 @@ def _when(session: Session, value: object, option: str) -> datetime:
 
 def _send_now(session: Session, account: Account, seq: int) -> int:
     """Send the queue now; report what happened to action ``seq``."""
-    try:
-        dpc.run_blocking(
-            dpc.api_for(account), lambda api: acts.run_actions_and_flag(session.repo, account, api)
-        )
-    except (TransientError, AuthExpired) as exc:
-        write_line(f"Queued (action {seq}); it goes out at the next sync: {exc}")
+    stopped = acts.send_now(session.repo, account)
+    if isinstance(stopped, TransientError | AuthExpired):
+        write_line(f"Queued (action {seq}); it goes out at the next sync: {stopped}")
         return EXIT_OK
+    if stopped is not None:
+        raise stopped
     action = ActionStore(session.repo).get(seq)
     if action is None or action.state == "pending":
         write_line(f"Queued (action {seq}); it goes out at the next sync.")

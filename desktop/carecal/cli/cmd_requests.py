@@ -16,7 +16,6 @@ exit status is 1 (``carecal docplanner actions`` lists the refused action).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -66,30 +65,19 @@ def _send_to_docplanner(session: Session, queued: Any) -> tuple[str, str, str | 
     """Send a queued Docplanner booking (a ``QueuedBook``) now: (state, a line for the
     person, Docplanner's booking id). State: done, queued (offline: the next sync sends it) or
     parked (refused)."""
-    from carecal.domain.errors import CarecalError
     from carecal.services import docplanner_actions as acts
-    from carecal.services import docplanner_client as dpc
     from carecal.services import docplanner_panel as panel
     from carecal.store.docplanner_actions import ActionStore
 
     seq = queued.seq
-
-    async def run() -> None:
-        api = dpc.api_for(queued.account)
-        try:
-            await acts.run_actions_and_flag(session.repo, queued.account, api)
-        finally:
-            await api.close()
-
-    try:
-        asyncio.run(run())
-    except CarecalError as exc:
+    stopped = acts.send_now(session.repo, queued.account)
+    if stopped is not None:
         action = ActionStore(session.repo).get(seq)
         if action is None or action.state == "pending":
             return (
                 "queued",
                 f"Queued for Docplanner (action {seq}); Docplanner could not be reached now "
-                f"({exc}), so it goes out at the next sync.",
+                f"({stopped}), so it goes out at the next sync.",
                 None,
             )
     action = ActionStore(session.repo).get(seq)

@@ -448,3 +448,17 @@ async def run_actions_and_flag(
             repo, account, now=now, free_starts=free_starts_from_plans(plans, now)
         )
     return runner.sent, runner.parked, new
+
+
+def send_now(repo: Repository, account: Account) -> CarecalError | None:
+    """Send ``account``'s queued actions at once (the command line's main thread; blocks on the
+    network) and flag double bookings; the error that stopped the sending (a TransientError
+    when Docplanner cannot be reached, missing credentials ...), None when it ran through.
+    Raises StoreError."""
+    from carecal.services import docplanner_client as dpc
+
+    try:
+        dpc.run_blocking(dpc.api_for(account), lambda api: run_actions_and_flag(repo, account, api))
+    except CarecalError as exc:
+        return exc
+    return None
