@@ -31,7 +31,7 @@ from carecal.domain.models import (
     new_id,
 )
 from carecal.services.events import validate_event, with_raw
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.repo import Repository
 
 ACTOR = "demo"
@@ -103,7 +103,7 @@ def fill_demo_week(repo: Repository, today: date) -> None:
     The caller's thread; disk I/O. Raises StoreError.
     """
     settings = repo.settings()
-    zone = ZoneInfo(settings.display_tz if is_known_zone(settings.display_tz) else "UTC")
+    zone = zone_or_utc(settings.display_tz)
     practice = repo.ensure_local_calendar()
     try:
         personal = repo.find_calendar(PERSONAL_CALENDAR)

@@ -54,7 +54,7 @@ from carecal.domain.overlap import busy_intervals
 from carecal.domain.recurrence import occurrences_in_window
 from carecal.providers.docplanner_types import CalendarBreak, items
 from carecal.services.docplanner_publish import MINUTE, day_bounds, horizon_days
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.docplanner import PENDING, AddressMapping, DocplannerStore, OwnBreak
 from carecal.store.repo import Repository
 
@@ -155,8 +155,7 @@ class BreakKeeper:
         self.clock = clock
         self.store = DocplannerStore(repo)
         self.zone: ZoneInfo = api.zone
-        name = repo.settings().display_tz
-        self.practice_zone = ZoneInfo(name if is_known_zone(name) else "UTC")
+        self.practice_zone = zone_or_utc(repo.settings().display_tz)
 
     # --- computing ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from carecal.domain.models import Account
 from carecal.domain.overlap import busy_intervals
 from carecal.domain.recurrence import occurrences_in_window
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.docplanner import DocplannerStore
 from carecal.store.docplanner_actions import ActionStore, Conflict
 from carecal.store.repo import Repository
@@ -51,8 +51,7 @@ def find_conflicts(
     links = [x for x in store.current_links(account.id) if x.status == "booked" and x.end > now]
     found: list[Conflict] = []
     if links:
-        name = repo.settings().display_tz
-        zone = ZoneInfo(name if is_known_zone(name) else "UTC")
+        zone = zone_or_utc(repo.settings().display_tz)
         lo = min(x.start for x in links)
         hi = max(x.end for x in links)
         occs, _warnings = occurrences_in_window(

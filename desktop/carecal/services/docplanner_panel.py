@@ -20,7 +20,7 @@ from carecal.domain.errors import (
 )
 from carecal.services import accounts as svc
 from carecal.services.docplanner_actions import queue_move, short_time
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.docplanner import DocplannerStore
 from carecal.store.docplanner_actions import ActionStore, Conflict, QueuedAction
 from carecal.store.repo import Repository
@@ -64,8 +64,7 @@ class ActionRow:
 
 def display_zone(repo: Repository) -> ZoneInfo:
     """The zone times are shown in (UTC when the setting names no known zone)."""
-    name = repo.settings().display_tz
-    return ZoneInfo(name if is_known_zone(name) else "UTC")
+    return zone_or_utc(repo.settings().display_tz)
 
 
 def _names(repo: Repository) -> dict[str, str]:

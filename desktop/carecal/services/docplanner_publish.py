@@ -39,7 +39,7 @@ from carecal.domain.errors import AuthExpired, CarecalError, TransientError
 from carecal.domain.models import Account
 from carecal.domain.overlap import busy_intervals, merge_intervals
 from carecal.domain.recurrence import occurrences_in_window
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.docplanner import AddressMapping, DocplannerStore
 from carecal.store.repo import Repository
 
@@ -134,8 +134,7 @@ class Publisher:
         self.clock = clock
         self.store = DocplannerStore(repo)
         self.zone = api.zone  # Docplanner's days are the country's local days
-        name = repo.settings().display_tz
-        self.practice_zone = ZoneInfo(name if is_known_zone(name) else "UTC")
+        self.practice_zone = zone_or_utc(repo.settings().display_tz)
 
     # --- computing ----------------------------------------------------------------------------
 

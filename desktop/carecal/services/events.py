@@ -29,7 +29,7 @@ from carecal.domain.models import (
 )
 from carecal.domain.overlap import find_double_bookings
 from carecal.domain.recurrence import occurrences_in_window, validate_rrule
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import is_known_zone, zone_or_utc
 from carecal.store.repo import Repository
 
 if TYPE_CHECKING:
@@ -140,8 +140,7 @@ class EventService:
 
     def display_zone(self) -> ZoneInfo:
         """The user's display zone (UTC when the setting names no known zone)."""
-        name = self.repo.settings().display_tz
-        return ZoneInfo(name) if is_known_zone(name) else ZoneInfo("UTC")
+        return zone_or_utc(self.repo.settings().display_tz)
 
     def occurrences(
         self,

@@ -58,7 +58,7 @@ from carecal.services.kiosk_rules import (
     with_attendance,
 )
 from carecal.services.slots import free_slots_for
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.repo import Repository
 
 __all__ = [
@@ -207,8 +207,7 @@ class KioskService:
         return self.repo.settings()
 
     def zone(self) -> ZoneInfo:
-        name = self.repo.settings().display_tz
-        return ZoneInfo(name) if is_known_zone(name) else ZoneInfo("UTC")
+        return zone_or_utc(self.repo.settings().display_tz)
 
     def now(self) -> datetime:
         """The clock's now in the display zone."""

@@ -6,12 +6,11 @@ Runs on the caller's thread and does disk I/O (one window query).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from carecal.domain.availability import Interval, busy_intervals, free_slots
 from carecal.domain.models import ServiceType
 from carecal.domain.recurrence import occurrences_in_window
-from carecal.services.zones import is_known_zone
+from carecal.services.zones import zone_or_utc
 from carecal.store.repo import Repository
 
 
@@ -24,7 +23,7 @@ def free_slots_for(
     start on the user's slot grid and, when ``now`` is given, not before it. Raises StoreError.
     """
     settings = repo.settings()
-    zone = ZoneInfo(settings.display_tz if is_known_zone(settings.display_tz) else "UTC")
+    zone = zone_or_utc(settings.display_tz)
     # A day's slots can only collide with events overlapping that day (plus the buffer).
     pad = timedelta(minutes=service.buffer_minutes)
     start = datetime.combine(day, time(0), tzinfo=zone) - pad

@@ -14,3 +14,9 @@ def is_known_zone(name: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True
+
+
+def zone_or_utc(name: str) -> ZoneInfo:
+    """The zone ``name`` (the display zone setting), or UTC when it names no known zone. Any
+    thread; reads tz data."""
+    return ZoneInfo(name) if is_known_zone(name) else ZoneInfo("UTC")
