@@ -32,6 +32,7 @@ from carecal.domain.models import (
 )
 from carecal.providers.docplanner_types import Booking, BookingPatient, payment_state
 from carecal.services.events import EventService
+from carecal.services.patients import match_patient
 from carecal.store.docplanner import AddressMapping, BookingLink, DocplannerStore
 from carecal.store.docplanner_actions import ActionStore
 from carecal.store.repo import Repository
@@ -45,11 +46,6 @@ _PAYMENT_TEXT = {
     "returned": "refunded",
     "unknown": "status {status}",
 }
-
-
-def _digits(phone: str) -> str:
-    digits = "".join(c for c in phone if c.isdigit())
-    return digits[-9:] if len(digits) >= 9 else digits
 
 
 def _utcnow() -> datetime:
@@ -74,16 +70,14 @@ class BookingApplier:
 
     def patient_for(self, who: BookingPatient) -> Patient:
         """The patient with this e-mail, else phone, else a new one (stored)."""
-        email = who.email.casefold()
-        phone = _digits(who.phone)
-        patients = self.repo.list_patients()
-        by_email = [p for p in patients if email and p.email.strip().casefold() == email]
-        by_phone = [p for p in patients if len(phone) >= 6 and _digits(p.phone) == phone]
-        full = " ".join(f"{who.name} {who.surname}".split()).casefold()
-        for group in (by_email, by_phone):
-            if group:
-                same = [p for p in group if p.full_name.casefold() == full]
-                return (same or group)[0]
+        found = match_patient(
+            self.repo.list_patients(),
+            email=who.email,
+            phone=who.phone,
+            full_name=f"{who.name} {who.surname}",
+        )
+        if found is not None:
+            return found
         patient = Patient(
             id=new_id(),
             first_name=who.name or "Docplanner patient",

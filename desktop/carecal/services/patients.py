@@ -1,4 +1,5 @@
-"""Patients created on the fly (typed into an appointment), without creating the same one twice."""
+"""Patients created on the fly (typed into an appointment), without creating the same one twice,
+and the patient a booking from outside (a request, Docplanner) stands for."""
 
 from __future__ import annotations
 
@@ -41,3 +42,27 @@ def with_patient_ids(event: Event, replaced: Mapping[str, str]) -> Event:
         for p in event.participants
     )
     return event.with_changes(patient_id=patient_id, participants=participants)
+
+
+def phone_key(phone: str) -> str:
+    """The digits a phone number is compared by: the last nine (so "+48 600 100 200" and
+    "600100200" match), or all when there are fewer. Pure."""
+    digits = "".join(c for c in phone if c.isdigit())
+    return digits[-9:] if len(digits) >= 9 else digits
+
+
+def match_patient(
+    patients: Sequence[Patient], *, email: str, phone: str, full_name: str
+) -> Patient | None:
+    """The patient with this e-mail address, else with this phone number (``phone_key``, six
+    digits at least), preferring one whose full name also matches; None when none. Pure."""
+    email = email.casefold()
+    key = phone_key(phone)
+    by_email = [p for p in patients if email and p.email.strip().casefold() == email]
+    by_phone = [p for p in patients if len(key) >= 6 and phone_key(p.phone) == key]
+    name = " ".join(full_name.split()).casefold()
+    for group in (by_email, by_phone):
+        if group:
+            same = [p for p in group if p.full_name.casefold() == name]
+            return (same or group)[0]
+    return None

@@ -56,6 +56,7 @@ from carecal.domain.models import (
     new_id,
 )
 from carecal.services.events import EventService, validate_event
+from carecal.services.patients import match_patient
 from carecal.services.request_files import (
     IncompleteFile,
     RowError,
@@ -131,11 +132,6 @@ class Booked:
     patient: Patient
     changes: Changes
     external_error: str | None = None
-
-
-def _digits(phone: str) -> str:
-    digits = "".join(c for c in phone if c.isdigit())
-    return digits[-9:] if len(digits) >= 9 else digits
 
 
 def event_id_for(request_id: str) -> str:
@@ -369,17 +365,12 @@ class RequestService:
     def match_patient(self, request: BookingRequest) -> Patient | None:
         """The patient with the request's e-mail address, else with its phone number (the
         last nine digits compared), preferring one whose name also matches; None when none."""
-        email = request.email.casefold()
-        phone = _digits(request.phone)
-        patients = self.repo.list_patients()
-        by_email = [p for p in patients if email and p.email.strip().casefold() == email]
-        by_phone = [p for p in patients if len(phone) >= 6 and _digits(p.phone) == phone]
-        name = " ".join(request.name.split()).casefold()
-        for group in (by_email, by_phone):
-            if group:
-                same = [p for p in group if p.full_name.casefold() == name]
-                return (same or group)[0]
-        return None
+        return match_patient(
+            self.repo.list_patients(),
+            email=request.email,
+            phone=request.phone,
+            full_name=request.name,
+        )
 
     def _patient_for(self, request: BookingRequest) -> tuple[Patient, Changes]:
         found = self.match_patient(request)
