@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from carecal import __version__
-from carecal.cli.parse_sync import add_sync_commands
-from carecal.cli.timeparse import (
+from carecal.cli.argtypes import (
     parse_clock,
     parse_date,
     parse_datetime_text,
@@ -26,6 +25,8 @@ from carecal.cli.timeparse import (
     parse_weekdays,
     parse_zone,
 )
+from carecal.cli.parse_more import add_kiosk_commands, add_reminder_commands, add_request_commands
+from carecal.cli.parse_sync import add_sync_commands
 
 log = logging.getLogger(__name__)
 
@@ -164,14 +165,8 @@ def build_parser() -> _Parser:
     au.add_parser("verify", parents=[plain], help="check the hash chain")
 
     add_sync_commands(sub, plain, listing)
-    from carecal.cli.cmd_kiosk import add_kiosk_commands  # here: it imports this module
-
     add_kiosk_commands(sub, plain)
-    from carecal.cli.cmd_reminders import add_reminder_commands
-
     add_reminder_commands(sub, plain, listing)
-    from carecal.cli.cmd_requests import add_request_commands
-
     add_request_commands(sub, plain, listing)
     from carecal.cli.parse_docplanner import add_docplanner_commands
 

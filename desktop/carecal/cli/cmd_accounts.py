@@ -12,7 +12,6 @@ practitioner with one or two calendars expects) and prints which ones it found;
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from carecal.cli import EXIT_OK, UsageError
@@ -42,6 +41,8 @@ def read_password(args: argparse.Namespace, *, required: bool) -> str | None:
     if env:
         return env
     if required and sys.stdin.isatty():
+        import getpass  # only for a prompt; ``carecal sync`` imports this module for read_password
+
         return getpass.getpass("Password: ") or None
     if required:
         raise UsageError(f"give the password with --password-stdin or ${secrets.PASSWORD_ENV}")

@@ -10,24 +10,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
 
 from carecal.cli import EXIT_OK, UsageError
 from carecal.cli.output import write_line
 from carecal.services.session import Session, SessionArgs
-
-
-def add_kiosk_commands(sub: Any, plain: argparse.ArgumentParser) -> None:
-    """``kiosk [set-pin [--pin-stdin] | clear-pin]`` on the command tree. Any thread."""
-    kiosk = sub.add_parser(
-        "kiosk", parents=[plain], help="open the front-desk kiosk (full screen; needs a PIN)"
-    )
-    ki = kiosk.add_subparsers(dest="action", metavar="ACTION", parser_class=type(kiosk))
-    pin = ki.add_parser("set-pin", parents=[plain], help="set the PIN that leaves the kiosk")
-    pin.add_argument(
-        "--pin-stdin", action="store_true", help="read the PIN from the first line of stdin"
-    )
-    ki.add_parser("clear-pin", parents=[plain], help="forget the PIN (the kiosk will not open)")
 
 
 def open_kiosk(session: Session, args: argparse.Namespace) -> int:

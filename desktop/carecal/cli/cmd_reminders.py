@@ -11,27 +11,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
 
 from carecal.cli import EXIT_ERROR, EXIT_OK, UsageError
 from carecal.cli.output import write_json, write_line, write_table
 from carecal.services.session import Session
-
-
-def add_reminder_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
-    """``reminders send|log|set-password`` and ``daysheet`` on the command tree. Any thread."""
-    from carecal.cli.timeparse import parse_date
-
-    rem = sub.add_parser("reminders", parents=[plain], help="patient e-mail reminders")
-    ra = rem.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(rem))
-    ra.add_parser("send", parents=[listing], help="queue and send the due reminders once")
-    log = ra.add_parser("log", parents=[listing], help="what was sent, failed or is waiting")
-    log.add_argument("--limit", type=int, default=50, metavar="N", help="newest N lines")
-    pw = ra.add_parser("set-password", parents=[plain], help="keep the SMTP password (keyring)")
-    pw.add_argument("--password-stdin", action="store_true", help="read it from stdin")
-    sheet = sub.add_parser("daysheet", parents=[plain], help="save a day's list as PDF")
-    sheet.add_argument("--date", required=True, type=parse_date, metavar="DATE")
-    sheet.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
 
 
 def send(session: Session, args: argparse.Namespace) -> int:

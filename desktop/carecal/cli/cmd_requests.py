@@ -26,35 +26,6 @@ from carecal.cli.output import write_json, write_line, write_table
 from carecal.services.session import Session
 
 
-def add_request_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) -> None:
-    """The ``requests`` and ``recalls`` command trees. Any thread."""
-    from carecal.cli.timeparse import parse_datetime_text
-
-    req = sub.add_parser("requests", parents=[plain], help="the booking-request inbox")
-    ra = req.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(req))
-    imp = ra.add_parser("import", parents=[listing], help="import a .json or .csv file")
-    imp.add_argument("file", type=Path, metavar="FILE.json|FILE.csv")
-    scan = ra.add_parser("scan", parents=[listing], help="import the watched folder once")
-    scan.add_argument("--folder", type=Path, metavar="DIR", help="default: the setting")
-    ls = ra.add_parser("list", parents=[listing], help="open requests")
-    ls.add_argument("--all", action="store_true", help="booked and declined ones too")
-    sl = ra.add_parser("slots", parents=[listing], help="free slots matching a request")
-    sl.add_argument("id")
-    bk = ra.add_parser("book", parents=[listing], help="book a request into a free slot")
-    bk.add_argument("id")
-    bk.add_argument("--at", type=parse_datetime_text, metavar="DATETIME", help="default: first")
-    dc = ra.add_parser("decline", parents=[plain], help="decline a request (kept in the history)")
-    dc.add_argument("id")
-
-    rec = sub.add_parser("recalls", parents=[plain], help="patients due for a follow-up")
-    rc = rec.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=type(rec))
-    rls = rc.add_parser("list", parents=[listing], help="by due date")
-    rls.add_argument("--within", type=int, metavar="DAYS", help="only those due by then")
-    rbk = rc.add_parser("book", parents=[listing], help="book a recall's next free slot")
-    rbk.add_argument("patient_id", metavar="PATIENT_ID")
-    rbk.add_argument("--at", type=parse_datetime_text, metavar="DATETIME", help="default: first")
-
-
 def _service(session: Session, external: Any = ()) -> Any:
     from carecal.services.requests import RequestService
 

@@ -8,7 +8,6 @@ imported only when ``sync`` runs, so the listing commands stay light.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +51,8 @@ def sync(session: Session, args: argparse.Namespace) -> int:
     if not accounts:
         write_line("No accounts to sync: add one with 'carecal accounts add caldav ...'.")
         return EXIT_OK
+    import asyncio  # here, after that return: a data folder without accounts needs no event loop
+
     given = read_password(args, required=False)
     failed = False
     records: list[dict[str, object]] = []

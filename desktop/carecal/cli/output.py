@@ -6,7 +6,6 @@ The JSON shapes are part of Carecal's public interface; they are documented in
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
@@ -68,6 +67,8 @@ def write_table(headers: Sequence[str], rows: Sequence[Row], *, empty: str) -> N
 
 def write_csv(headers: Sequence[str], records: Sequence[Mapping[str, object]]) -> None:
     """RFC 4180 CSV with a header row; values that are lists/dicts are written as JSON."""
+    import csv  # only the csv format needs it, not every command that prints
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(headers)

@@ -99,7 +99,7 @@ def add_docplanner_actions(da: Any, plain: argparse.ArgumentParser, listing: Any
     ``carecal sync``); a call whose answer was lost is checked by listing the day before it is
     tried again. One Docplanner refused waits (``actions``) to be retried or discarded.
     Any thread."""
-    from carecal.cli.timeparse import parse_datetime_text
+    from carecal.cli.argtypes import parse_datetime_text
 
     def account(p: argparse.ArgumentParser) -> None:
         p.add_argument("--account", metavar="NAME", help="the Docplanner account (if several)")

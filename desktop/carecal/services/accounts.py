@@ -12,7 +12,6 @@ is a coroutine; ``discover_blocking`` runs it on a private event loop.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -101,6 +100,8 @@ async def discover(url: str, username: str, password: str, preset: str) -> list[
 
 def discover_blocking(url: str, username: str, password: str, preset: str) -> list[RemoteCalendar]:
     """``discover`` on a private event loop; the caller's thread (blocks on the network)."""
+    import asyncio  # here: ``carecal sync`` with no account to sync needs no event loop
+
     return asyncio.run(discover(url, username, password, preset))
 
 

@@ -22,7 +22,6 @@ from carecal.providers.base import Provider
 from carecal.services import accounts as svc
 from carecal.store.calendars import LOCAL_ACCOUNT_ID
 from carecal.store.db import Database
-from carecal.store.docplanner_actions import ActionStore
 from carecal.store.repo import Repository
 from carecal.store.syncstate import SyncStore
 from carecal.sync.actions import Progress
@@ -116,6 +115,9 @@ def read_status(
     conflicts = store.open_conflicts()
     waiting = refused = flagged = 0
     if any(a.kind is ProviderKind.DOCPLANNER for a in remote):
+        # Here, not at the top: ``carecal sync`` imports this module for provider_for only.
+        from carecal.store.docplanner_actions import ActionStore
+
         actions = ActionStore(repo)
         states = [a.state for a in actions.in_states(("pending", "parked"))]
         waiting, refused = states.count("pending"), states.count("parked")
