@@ -1,5 +1,6 @@
-"""The CalDAV provider's complete pull (first sync, or after an expired token): state first,
-then one calendar-query, with fallbacks when the server will not answer it in one piece."""
+"""The CalDAV provider's complete pull (first sync, or after an expired token): one
+calendar-query, then the state and an ETag listing that catches what changed in between, with
+fallbacks when the server will not answer the query in one piece."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from carecal.providers.base import RemoteCalendar, resource_name
+from carecal.providers.base import PullResult, RemoteCalendar, resource_name
 from carecal.providers.caldav import CalDAVProvider
 from carecal.providers.caldav_http import Answer
 from tests.integration.servers import PASSWORD, USERNAME, ServerInfo
@@ -53,8 +54,14 @@ def _put(server: ServerInfo, cal: RemoteCalendar, uid: str, raw: str) -> str:
     return server.put(cal.remote_id + resource_name(uid), raw)
 
 
+def _put_href(server: ServerInfo, cal: RemoteCalendar, uid: str) -> str:
+    href = cal.remote_id + resource_name(uid)
+    server.put(href, vcalendar(uid))
+    return href
+
+
 @pytest.mark.parametrize("server_name", ["radicale_server", "xandikos_server"])
-def test_first_pull_is_one_token_read_and_one_query(
+def test_first_pull_is_one_query_then_the_token_and_an_etag_listing(
     server_name: str, request: pytest.FixtureRequest
 ) -> None:
     server: ServerInfo = request.getfixturevalue(server_name)
@@ -62,8 +69,9 @@ def test_first_pull_is_one_token_read_and_one_query(
     uids = [_uid() for _ in range(12)]
     etags = {u: _put(server, cal, u, vcalendar(u)) for u in uids}
     res = run(provider.pull(cal, None))
-    assert [r.split()[0] for r in provider.requests] == ["PROPFIND", "REPORT"]
+    assert [r.split()[0] for r in provider.requests] == ["REPORT", "PROPFIND", "REPORT"]
     assert res.complete and res.state and res.state.startswith("sync:")
+    assert res.follow_up is None
     for item in res.changed:
         assert item.ref.version and etags[item.uid] in ("", item.ref.version)
     assert sorted(i.uid for i in res.changed) == sorted(uids)
@@ -71,32 +79,61 @@ def test_first_pull_is_one_token_read_and_one_query(
     assert again.changed == [] and again.deleted == []
 
 
-def test_changes_made_during_the_download_come_with_the_next_pull(
+def test_a_staged_pull_gives_the_items_first_and_the_state_from_its_follow_up(
     radicale_server: ServerInfo,
 ) -> None:
     provider, cal = _setup(radicale_server)
-    edited, added = _uid(), _uid()
+    uids = [_uid() for _ in range(5)]
+    for u in uids:
+        _put(radicale_server, cal, u, vcalendar(u))
+
+    async def staged() -> tuple[PullResult, PullResult]:
+        first = await provider.pull_staged(cal, None)
+        assert first.follow_up is not None
+        return first, await first.follow_up()
+
+    first, second = run(staged())
+    assert first.complete and first.state is None
+    assert sorted(i.uid for i in first.changed) == sorted(uids)
+    assert second.state and second.state.startswith("sync:") and not second.complete
+    assert second.changed == [] and second.deleted == [] and second.follow_up is None
+
+
+@pytest.mark.parametrize("after", [1, 2], ids=["before-the-state-read", "before-the-listing"])
+def test_changes_made_after_the_download_are_in_the_pull_or_the_next(
+    radicale_server: ServerInfo, after: int
+) -> None:
+    provider, cal = _setup(radicale_server)
+    edited, added, removed = _uid(), _uid(), _uid()
     _put(radicale_server, cal, edited, vcalendar(edited))
+    removed_href = _put_href(radicale_server, cal, removed)
     http = provider._http
     plain = http.request
 
-    def another_client_writes_after_the_first_request(
+    def another_client_writes_meanwhile(
         method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None
     ) -> Answer:
         ans = plain(method, url, body, headers)
-        if len(http.requests) == 1:  # the state was just read; the download comes next
+        if len(http.requests) == after:  # 1: the download; 2: the state read
             _put(radicale_server, cal, edited, vcalendar(edited, "Edited meanwhile"))
             _put(radicale_server, cal, added, vcalendar(added))
+            radicale_server.delete(removed_href)
         return ans
 
-    http.request = another_client_writes_after_the_first_request  # type: ignore[method-assign]
+    http.request = another_client_writes_meanwhile  # type: ignore[method-assign]
     first = run(provider.pull(cal, None))
     http.request = plain  # type: ignore[method-assign]
-    nxt = run(provider.pull(cal, first.state))
-    by_uid = {i.uid: i for i in nxt.changed}
-    # Whatever the download saw, the saved state predates the writes: they come again.
+    # The pull's own listing, taken after the state, already shows the writes ...
+    by_uid = {i.uid: i for i in first.changed}
     assert set(by_uid) == {edited, added}
     assert "Edited meanwhile" in by_uid[edited].raw
+    # ... and whatever the state does not cover comes again with the next pull, never less.
+    nxt = run(provider.pull(cal, first.state))
+    again = {i.uid for i in nxt.changed}
+    assert again <= {edited, added}
+    if after == 2:  # written after the state was read: newer than the saved state
+        assert again == {edited, added}
+        assert [d.rsplit("/", 1)[-1] for d in nxt.deleted] == [removed_href.rsplit("/", 1)[-1]]
 
 
 @pytest.mark.parametrize("sync", [True, False])

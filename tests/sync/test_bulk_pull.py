@@ -124,3 +124,29 @@ def test_an_unreadable_item_is_reported_and_the_rest_of_its_batch_is_stored(
     assert report.pulled == 20
     assert len(report.errors) == 1 and "not received" in report.errors[0]
     assert "broken@x" not in replica.uids() and len(replica.uids()) == 20
+
+
+def test_only_the_batch_that_saves_the_token_waits_for_the_disk(
+    replica: Replica, provider: MemoryProvider
+) -> None:
+    _fill(provider)
+    conn = replica.session.db.conn()
+    modes: list[int] = []  # PRAGMA synchronous at each COMMIT: 1 NORMAL, 2 FULL
+
+    def trace(sql: str) -> None:
+        if sql.strip().upper() == "COMMIT":
+            modes.append(conn.execute("PRAGMA synchronous").fetchone()[0])
+
+    conn.set_trace_callback(trace)
+    try:
+        report = replica.sync(provider)
+    finally:
+        conn.set_trace_callback(None)
+    assert report.ok and report.pulled == N_ITEMS
+    batches = -(-N_ITEMS // PULL_BATCH)
+    # The relaxed batches can be fetched again until the token is saved; the token's batch
+    # syncs the log, and with it the batches before it.
+    assert modes[: batches - 1] == [1] * (batches - 1)
+    assert modes[batches - 1 :] and set(modes[batches - 1 :]) == {2}
+    assert replica.store.calendar_state(replica.calendar.id).token is not None
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2

@@ -24,9 +24,9 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from carecal.domain.errors import PreconditionFailed
 from carecal.domain.models import Event, ProviderKind
@@ -90,6 +90,10 @@ class PullResult:
     full listing after ``SyncStateExpired``): items the local mirror knows that are not listed
     were deleted remotely. ``state`` is the token to pass next time; persist it only after the
     changes are stored.
+
+    ``follow_up`` is set only by ``StagedPull.pull_staged``: a second step, already under way,
+    that gives what changed since these items were read, and the state (``state`` is then None).
+    ``pull()`` never returns one (see ``settle``).
     """
 
     changed: list[RemoteItem] = field(default_factory=list)
@@ -97,6 +101,29 @@ class PullResult:
     state: str | None = None
     complete: bool = False
     warnings: list[str] = field(default_factory=list)
+    follow_up: Callable[[], Awaitable[PullResult]] | None = None
+
+
+async def settle(result: PullResult) -> PullResult:
+    """One result without a follow-up: the follow-up's changes laid over ``result``'s items.
+    Coroutine (the caller's loop). Raises what the follow-up raises."""
+    while result.follow_up is not None:
+        more = await result.follow_up()
+        by_id = {item.ref.remote_id: item for item in result.changed}
+        for rid in more.deleted:
+            by_id.pop(rid, None)
+        for item in more.changed:
+            by_id[item.ref.remote_id] = item
+        gone = (set(result.deleted) | set(more.deleted)) - set(by_id)
+        result = PullResult(
+            changed=list(by_id.values()),
+            deleted=sorted(gone),
+            state=more.state,
+            complete=result.complete or more.complete,
+            warnings=[*result.warnings, *more.warnings],
+            follow_up=more.follow_up,
+        )
+    return result
 
 
 class Provider(Protocol):
@@ -145,4 +172,17 @@ class Provider(Protocol):
     def to_raw(self, events: Sequence[Event]) -> str:
         """The item's representation for writing, built losslessly from the events' ``raw``.
         Any thread."""
+        ...
+
+
+@runtime_checkable
+class StagedPull(Protocol):
+    """A provider whose complete pull can hand over its items before the calendar's state, so
+    the engine stores them while the state is still being read (CalDAV: see
+    ``CalDAVProvider.pull_staged``)."""
+
+    async def pull_staged(self, calendar: RemoteCalendar, state: str | None) -> PullResult:
+        """As ``Provider.pull``, except that a complete pull may return its items with
+        ``state=None`` and a ``follow_up`` that gives the changes since and the state. The
+        caller stores the items, then awaits the follow-up and stores what it gives."""
         ...

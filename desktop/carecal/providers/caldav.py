@@ -3,14 +3,16 @@
 Items are whole resources: one ``.ics`` per UID, ``remote_id`` = the resource's path (decoded),
 ``version`` = its strong ETag. Reads use sync-collection (RFC 6578) when the calendar has a
 sync token, else a ctag check plus an ETag listing; changed content comes by calendar-multiget,
-never one GET per object. A pull without state (first sync, or after an expired token) reads the
-calendar's sync token, then fetches everything by one calendar-query (see caldav_fetch).
+never one GET per object. A pull without state (first sync, or after an expired token) fetches
+everything by one calendar-query (see caldav_fetch), then reads the calendar's sync token and
+checks an ETag listing against the download (see ``_pull_everything``).
 Writes are conditional: If-None-Match: * on create (to the href derived from the UID, so a
 retried create cannot duplicate), If-Match with the real ETag on update and delete (never the
 wildcard, which iCloud reverses).
 
 Threads: the coroutines run on the sync worker's event loop and hand each blocking exchange to a
-worker thread (``asyncio.to_thread``); the session is used by one request at a time.
+worker thread (``asyncio.to_thread``); a complete pull's second step runs on a thread of its own
+while the engine stores the first. The session is used by one request at a time (its lock).
 Errors: only the domain's (see providers/base.py); credentials are never logged.
 
 State strings: ``sync:<server token>`` or ``ctag:<json {ctag, etags}>``; anything else is
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
@@ -43,6 +47,7 @@ from carecal.providers.base import (
     RemoteRef,
     UidConflict,
     resource_name,
+    settle,
 )
 from carecal.providers.caldav_http import Answer, Http, raise_for_item, remote_error
 from carecal.providers.caldav_ics import prepare_for_put
@@ -109,6 +114,11 @@ class CalDAVProvider:
         return await self._run(lambda: disco.discover(self._http, self.start_url))
 
     async def pull(self, calendar: RemoteCalendar, state: str | None) -> PullResult:
+        return await settle(await self.pull_staged(calendar, state))
+
+    async def pull_staged(self, calendar: RemoteCalendar, state: str | None) -> PullResult:
+        """As ``pull``; a complete pull returns its items at once and reads the state in the
+        background (``PullResult.follow_up``, see ``_pull_everything``)."""
         return await self._run(lambda: self._pull(calendar.remote_id, state))
 
     async def get(self, calendar: RemoteCalendar, remote_id: str) -> RemoteItem:
@@ -168,8 +178,13 @@ class CalDAVProvider:
     # --- blocking internals (worker thread) --------------------------------------------------
 
     async def _run(self, fn: Callable[[], T]) -> T:
+        return await self._guard(asyncio.to_thread(fn))
+
+    @staticmethod
+    async def _guard(work: Awaitable[T]) -> T:
+        """``work``'s result, with every failure as one of the domain's errors."""
         try:
-            return await asyncio.to_thread(fn)
+            return await work
         except CarecalError:
             raise
         except MalformedResponse as exc:
@@ -197,31 +212,41 @@ class CalDAVProvider:
         raise SyncStateExpired("the saved sync state is not a CalDAV one")
 
     def _pull_everything(self, cal_url: str) -> PullResult:
-        """A complete pull: the calendar's state, then all of its items.
+        """A complete pull in two steps: every item now, and (``follow_up``, on a thread of its
+        own, started here) the calendar's state plus whatever changed since the download.
 
-        The state (sync token, or ctag) is read BEFORE the content. Anything that changes while
-        the download runs is then newer than the saved state and comes back on the next pull
-        (fetched twice at worst; the second copy carries the same or a newer ETag). Read after the
-        download, the state would already cover a change made in between that the download
-        missed, and that change would stay lost until the next full listing.
-
-        The token comes from a Depth 0 PROPFIND of DAV:sync-token, which RFC 6578 §4 defines as
-        the token a sync-collection would return now. A sync-collection with an empty token
-        would give the same token plus every href, but servers pay dearly for the hrefs
-        (Radicale: 6 s at 20,000 items against 1 s for the property), and the content fetch
-        lists every href again anyway.
+        The state is read AFTER the content so that its read (Radicale hashes every item for
+        it: about 1 s at 20,000) runs while the engine stores the items, not before the
+        download. A change made between the download and the state read would be covered by
+        the state yet missing from the download, so the second step then lists the ETags the
+        same way the download did and fetches what differs (or reports it deleted). Anything
+        that changes after the state read is newer than the state and comes with the next pull.
+        The state itself is the DAV:sync-token (RFC 6578 §4: the token a sync-collection would
+        return now), or a ctag with the listing's ETags when the server has no token.
+        Worker thread; raises what ``fetch_all`` raises (the second step's errors come from its
+        follow-up).
         """
+        items, by_query = fetch.fetch_all(self._http, cal_url)
+        fetched = {it.ref.remote_id: it.ref.version or "" for it in items}
+        step = _in_background(lambda: self._state_after(cal_url, fetched, by_query))
+        return PullResult(
+            changed=items, complete=True, follow_up=lambda: self._guard(asyncio.wrap_future(step))
+        )
+
+    def _state_after(self, cal_url: str, fetched: dict[str, str], by_query: bool) -> PullResult:
+        """The second step of ``_pull_everything``: the state, then the changes since the
+        download. Its own thread."""
+        token = None
         if self._use_sync:
             ms, _ = disco.propfind(self._http, cal_url, [_TOKEN], 0)
             token = ms.responses[0].text(_TOKEN) if ms.responses else None
-            if token:
-                items = fetch.fetch_all(self._http, cal_url)
-                return PullResult(changed=items, state=f"sync:{token}", complete=True)
-        ms, _ = disco.propfind(self._http, cal_url, [_CTAG], 0)
-        ctag = ms.responses[0].text(_CTAG) if ms.responses else None
-        items = fetch.fetch_all(self._http, cal_url)
-        etags = {it.ref.remote_id: it.ref.version or "" for it in items}
-        return PullResult(changed=items, state=_ctag_state(ctag, etags), complete=True)
+        ctag = None
+        if not token:
+            ms, _ = disco.propfind(self._http, cal_url, [_CTAG], 0)
+            ctag = ms.responses[0].text(_CTAG) if ms.responses else None
+        items, deleted, now = self._changes_since(cal_url, fetched, by_query)
+        state = f"sync:{token}" if token else _ctag_state(ctag, now)
+        return PullResult(changed=items, deleted=deleted, state=state)
 
     def _pull_sync(self, cal_url: str, token: str) -> PullResult:
         """Changes since a sync token: one sync-collection (paged while the server says 507),
@@ -261,13 +286,16 @@ class CalDAVProvider:
 
     def _pull_ctag(self, cal_url: str, previous: dict[str, str], ctag: str | None) -> PullResult:
         """Changes since an ETag listing: a fresh listing, then one multiget of what differs."""
-        ms, _ = disco.propfind(self._http, cal_url, [_ETAG], 1)
-        cal_path = _path(cal_url).rstrip("/")
-        now = {
-            r.href: r.text(_ETAG) or ""
-            for r in ms.responses
-            if r.href.rstrip("/") != cal_path and not r.href.endswith("/")
-        }
+        items, deleted, now = self._changes_since(cal_url, previous, False)
+        return PullResult(changed=items, deleted=deleted, state=_ctag_state(ctag, now))
+
+    def _changes_since(
+        self, cal_url: str, previous: dict[str, str], by_query: bool
+    ) -> tuple[list[RemoteItem], list[str], dict[str, str]]:
+        """What differs from ``previous`` (path -> ETag): a fresh ETag listing (``by_query`` as
+        in ``fetch.list_etags``), then one multiget of the new and changed paths (a missing or
+        weak ETag always counts as changed). Returns (items, deleted paths, path -> ETag now)."""
+        now = fetch.list_etags(self._http, cal_url, by_query)
         wanted = sorted(h for h, e in now.items() if not e or previous.get(h) != e)
         items, missing = fetch.multiget(self._http, cal_url, wanted)
         for h in missing:
@@ -275,7 +303,7 @@ class CalDAVProvider:
         for it in items:
             now[it.ref.remote_id] = it.ref.version or ""
         deleted = sorted((set(previous) - set(now)) | set(missing))
-        return PullResult(changed=items, deleted=deleted, state=_ctag_state(ctag, now))
+        return items, deleted, now
 
     def _put(self, url: str, raw: str, cond: dict[str, str]) -> Answer:
         headers = {"Content-Type": "text/calendar; charset=utf-8", **cond}
@@ -293,6 +321,23 @@ class CalDAVProvider:
             return None
         tag = ms.responses[0].text(_ETAG) if ms.responses else None
         return tag if tag and not tag.startswith("W/") else None
+
+
+def _in_background(fn: Callable[[], T]) -> Future[T]:
+    """Run ``fn`` on a thread of its own; its result or exception lands in the future. A result
+    nobody awaits (the sync was cancelled or failed first) is dropped with the thread."""
+    future: Future[T] = Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to whoever awaits the future
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="caldav-state", daemon=True).start()
+    return future
 
 
 def _ctag_state(ctag: str | None, etags: dict[str, str]) -> str:

@@ -95,12 +95,14 @@ def multiget_body(hrefs: Iterable[str]) -> bytes:
     ).encode()
 
 
-def calendar_query_body() -> bytes:
-    """A calendar-query REPORT for the ETag and calendar data of every resource of a calendar:
-    a filter on VCALENDAR alone matches every calendar object resource (RFC 4791 §9.7.1)."""
+def calendar_query_body(data: bool = True) -> bytes:
+    """A calendar-query REPORT for the ETag (and with ``data`` the calendar data) of every
+    resource of a calendar: a filter on VCALENDAR alone matches every calendar object resource
+    (RFC 4791 §9.7.1)."""
+    prop = "<D:getetag/><C:calendar-data/>" if data else "<D:getetag/>"
     return (
         f'{_HEAD}<C:calendar-query xmlns:D="DAV:" xmlns:C="{CAL}">'
-        "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+        f"<D:prop>{prop}</D:prop>"
         '<C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>'
     ).encode()
 

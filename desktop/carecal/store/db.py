@@ -23,13 +23,14 @@ from carecal.store import migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+# FULL: a committed outbox op survives power loss, not only a process crash.
+SYNCHRONOUS = "FULL"
 
 PRAGMAS: tuple[tuple[str, object], ...] = (
     ("journal_mode", "wal"),
     ("foreign_keys", 1),
     ("busy_timeout", BUSY_TIMEOUT_MS),
-    # FULL: a committed outbox op survives power loss, not only a process crash.
-    ("synchronous", "FULL"),
+    ("synchronous", SYNCHRONOUS),
     ("cache_size", -16000),
     ("temp_store", "memory"),
 )
@@ -97,14 +98,28 @@ class Database:
                 self.pw.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE), nested calls join it as savepoints.
+
+        ``durable=False`` (honoured by an outermost transaction only) commits without waiting
+        for the disk (``synchronous = NORMAL`` in WAL mode): the commit is still atomic and
+        survives a crash of the process, but a power cut may undo it, never half of it. Only for
+        writes that can be made again and that nothing durable depends on, such as the batches
+        of a pull before the one that stores its sync token: the next durable commit syncs the
+        whole write-ahead log, and with it every relaxed commit before it.
 
         Caller's thread. Any exception inside rolls everything back; peewee/SQLite errors leave
         as StoreError.
         """
-        with translate_errors(), self.pw.atomic():
-            yield
+        relaxed = not durable and not self.pw.in_transaction()
+        if relaxed:
+            self.execute("PRAGMA synchronous = NORMAL")
+        try:
+            with translate_errors(), self.pw.atomic():
+                yield
+        finally:
+            if relaxed:
+                self.execute(f"PRAGMA synchronous = {SYNCHRONOUS}")
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
         """Run one statement and return its cursor. Caller's thread; raises StoreError."""

@@ -659,9 +659,10 @@ class SyncStore:
                 {"resolution": resolution},
             )
 
-    def transaction(self) -> Any:
-        """The store's write transaction (nested calls join it)."""
-        return self._db.transaction()
+    def transaction(self, *, durable: bool = True) -> Any:
+        """The store's write transaction (nested calls join it); ``durable`` as in
+        ``Database.transaction``."""
+        return self._db.transaction(durable=durable)
 
 
 def local_modified(store: SyncStore, calendar_id: str, uid: str) -> str | None:

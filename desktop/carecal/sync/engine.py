@@ -23,7 +23,13 @@ from carecal.domain.errors import (
     TransientError,
 )
 from carecal.domain.models import Account, Calendar, ProviderKind
-from carecal.providers.base import Capability, Provider, PullResult, RemoteCalendar
+from carecal.providers.base import (
+    Capability,
+    Provider,
+    PullResult,
+    RemoteCalendar,
+    StagedPull,
+)
 from carecal.store.repo import Repository
 from carecal.store.syncbulk import PulledItem, store_pulled_batch
 from carecal.store.syncstate import SyncStore
@@ -262,14 +268,34 @@ async def _push(ctx: Context, opts: SyncOptions) -> None:
 
 
 async def _pull(ctx: Context, opts: SyncOptions) -> None:
-    cal = ctx.calendar.id
-    store = ctx.store
-    token = store.calendar_state(cal).token
+    token = ctx.store.calendar_state(ctx.calendar.id).token
     ctx.old_token = token
     try:
-        result = await ctx.provider.pull(ctx.remote, token)
+        result = await _fetch(ctx, token)
     except SyncStateExpired:
-        result = await ctx.provider.pull(ctx.remote, None)
+        result = await _fetch(ctx, None)
+    await _take(ctx, opts, result, False)
+    # A staged pull's second step has been running while the first was stored: what changed
+    # since the download, and the state, stored (and the state saved) like any pull.
+    complete = result.complete
+    while result.follow_up is not None:
+        _check(opts)
+        result = await result.follow_up()
+        await _take(ctx, opts, result, complete)
+        complete = complete or result.complete
+
+
+async def _fetch(ctx: Context, state: str | None) -> PullResult:
+    if isinstance(ctx.provider, StagedPull):
+        return await ctx.provider.pull_staged(ctx.remote, state)
+    return await ctx.provider.pull(ctx.remote, state)
+
+
+async def _take(ctx: Context, opts: SyncOptions, result: PullResult, after_complete: bool) -> None:
+    """Plan one pull result against the mirror, check the mass-deletion rail, and store it.
+    ``after_complete``: the result is the follow-up of a complete one (its state is new)."""
+    cal = ctx.calendar.id
+    store = ctx.store
     counts = store.local_counts(cal)
     dirty = set(store.item_ops(cal))
     planned = plan_pull(result, store.versions(cal), dirty, set(counts), store.conflicted_uids(cal))
@@ -279,7 +305,7 @@ async def _pull(ctx: Context, opts: SyncOptions) -> None:
         raise MassDeletion(ctx.calendar.name, removing, total_events)
     for warning in result.warnings:
         ctx.report.errors.append(f"{ctx.calendar.name}: {warning}")
-    await _apply_pull(ctx, opts, planned, result)
+    await _apply_pull(ctx, opts, planned, result, after_complete)
 
 
 def _too_many(removing: int, total: int) -> bool:
@@ -289,7 +315,11 @@ def _too_many(removing: int, total: int) -> bool:
 
 
 async def _apply_pull(
-    ctx: Context, opts: SyncOptions, planned: list[actions.PullActionT], result: PullResult
+    ctx: Context,
+    opts: SyncOptions,
+    planned: list[actions.PullActionT],
+    result: PullResult,
+    after_complete: bool,
 ) -> None:
     store = ctx.store
     cal = ctx.calendar.id
@@ -319,7 +349,11 @@ async def _apply_pull(
                 continue
             bulk.append(PulledItem(item.uid, events, item.ref.remote_id, item.ref.version))
         _check(opts)
-        with store.transaction():
+        saves_token = start == starts[-1] and _token_moves(ctx, planned, result, after_complete)
+        # A batch of remote items taken as they are can be fetched again for as long as the
+        # token is not saved, so it need not wait for the disk; the batch that saves the token
+        # (or holds merges, conflicts or deletions) does, and so makes the ones before durable.
+        with store.transaction(durable=saves_token or bool(careful)):
             if bulk:
                 store_pulled_batch(ctx.repo, cal, bulk, actor=ctx.actor)
             for action in careful:
@@ -331,7 +365,7 @@ async def _apply_pull(
                     raise
                 except CarecalError as exc:
                     ctx.report.errors.append(f"{ctx.calendar.name}: not received: {exc}")
-            if start == starts[-1] and _token_moves(ctx, planned, result):
+            if saves_token:
                 store.save_token(cal, result.state)
                 ctx.token_saved = True
         # Counted only once the batch is stored: a failed batch pulled nothing.
@@ -339,12 +373,15 @@ async def _apply_pull(
     _progress(opts, "pull", total, total)
 
 
-def _token_moves(ctx: Context, planned: list[actions.PullActionT], result: PullResult) -> bool:
+def _token_moves(
+    ctx: Context, planned: list[actions.PullActionT], result: PullResult, after_complete: bool
+) -> bool:
     """Whether the new token must be stored. A pull that brought nothing keeps the old one: the
-    changes since either token are the same (none), and a re-sync then writes nothing."""
-    if result.state == ctx.old_token:
+    changes since either token are the same (none), and a re-sync then writes nothing. A
+    staged pull's first step has no state yet (its follow-up brings it)."""
+    if result.state is None or result.state == ctx.old_token:
         return False
-    return bool(planned) or result.complete or ctx.old_token is None
+    return bool(planned) or result.complete or after_complete or ctx.old_token is None
 
 
 async def _apply_one(ctx: Context, action: actions.PullActionT) -> None:

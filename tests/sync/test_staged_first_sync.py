@@ -1,0 +1,93 @@
+"""A staged first sync against a real CalDAV server (Radicale): the engine stores the items
+while the provider reads the calendar's state; what another client writes in between reaches
+the mirror in the same sync, and a failure of the second step keeps what was stored without
+a token, so the next sync starts over without duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from carecal.domain.errors import TransientError
+from carecal.providers.base import resource_name
+from carecal.providers.caldav import CalDAVProvider
+from carecal.providers.caldav_http import Answer
+from tests.integration.servers import PASSWORD, USERNAME, ServerInfo, radicale_server
+from tests.providers.contract import vcalendar
+from tests.sync.helpers import Replica
+
+__all__ = ["radicale_server"]
+
+Hook = Callable[[int], None]
+
+
+def _hooked(provider: CalDAVProvider, after: Hook) -> None:
+    """Calls ``after(n)`` once the provider's n-th request has been answered."""
+    http = provider._http
+    plain = http.request
+
+    def request(
+        method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> Answer:
+        ans = plain(method, url, body, headers)
+        after(len(http.requests))
+        return ans
+
+    http.request = request  # type: ignore[method-assign]
+
+
+def _setup(
+    make_replica: Callable[..., Replica], server: ServerInfo, n: int
+) -> tuple[Replica, CalDAVProvider, str, list[str]]:
+    url = server.new_calendar()
+    uids = [f"visit-{i}@staged.test" for i in range(n)]
+    for uid in uids:
+        server.put(url + resource_name(uid), vcalendar(uid, f"Visit {uid}"))
+    replica = make_replica("a", remote_id=url)
+    return replica, CalDAVProvider(server.base_url, USERNAME, PASSWORD), url, uids
+
+
+def test_writes_between_the_download_and_the_state_read_reach_the_mirror_at_once(
+    make_replica: Callable[..., Replica], radicale_server: ServerInfo
+) -> None:
+    replica, provider, url, uids = _setup(make_replica, radicale_server, 8)
+    edited, removed, added = uids[0], uids[1], "added@staged.test"
+
+    def another_desk_writes(n: int) -> None:
+        if n == 1:  # the download has been answered; the state has not been read yet
+            radicale_server.put(url + resource_name(edited), vcalendar(edited, "Moved"))
+            radicale_server.delete(url + resource_name(removed))
+            radicale_server.put(url + resource_name(added), vcalendar(added, "New"))
+
+    _hooked(provider, another_desk_writes)
+    report = replica.sync(provider)  # type: ignore[arg-type]
+    assert report.ok, report.errors
+    assert replica.uids() == (set(uids) - {removed}) | {added}
+    assert [e.title for e in replica.by_uid(edited)] == ["Moved"]
+    assert replica.store.calendar_state(replica.calendar.id).token is not None
+    again = replica.sync(provider)  # type: ignore[arg-type]
+    assert again.ok and again.pulled == 0 and again.deleted == 0
+
+
+def test_a_failed_state_read_keeps_the_items_without_a_token_and_the_next_sync_converges(
+    make_replica: Callable[..., Replica], radicale_server: ServerInfo
+) -> None:
+    replica, provider, url, uids = _setup(make_replica, radicale_server, 6)
+    failing = [True]
+
+    def the_network_drops(n: int) -> None:
+        if n == 2 and failing[0]:  # the state read's answer is lost
+            failing[0] = False
+            raise TransientError("cannot reach 127.0.0.1: ReadError")
+
+    _hooked(provider, the_network_drops)
+    report = replica.sync(provider)  # type: ignore[arg-type]
+    assert not report.ok and any("cannot reach" in e for e in report.errors)
+    assert replica.uids() == set(uids)  # stored by the first step
+    assert replica.store.calendar_state(replica.calendar.id).token is None
+    radicale_server.put(url + resource_name(uids[2]), vcalendar(uids[2], "Changed later"))
+    report = replica.sync(provider)  # type: ignore[arg-type]
+    assert report.ok, report.errors
+    assert replica.uids() == set(uids)
+    assert all(len(replica.by_uid(u)) == 1 for u in uids)
+    assert [e.title for e in replica.by_uid(uids[2])] == ["Changed later"]
+    assert replica.store.calendar_state(replica.calendar.id).token is not None
