@@ -4,7 +4,8 @@ Usage (from the project root, after `bash .ci/run` has made .venv):
     .venv/bin/python tests/bench/bench_sync.py [--sizes 1000,5000,20000] [--first-runs 3]
         [--runs 5]
 
-For each size: a first sync (Carecal: ``accounts add`` + ``sync``; vdirsyncer: ``discover`` +
+For each size: a first sync (Carecal: ``accounts add``, which syncs the new account at once, and
+for comparison ``accounts add --no-sync`` + ``sync`` as two processes; vdirsyncer: ``discover`` +
 ``sync``, a CalDAV storage paired with a filesystem storage), a no-op re-sync, and a re-sync after
 10 remote changes (the same 10 PUTs serve both tools, each syncing once after them). Every run is
 a whole process: wall time and peak RSS (``os.wait4``). Radicale's INFO log gives each run's
@@ -99,10 +100,13 @@ class Carecal:
             PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
         )
 
-    def add(self) -> Run:
+    def add(self, sync: bool) -> Run:
+        """``accounts add``: with its first sync (the one command a user types), or only the
+        account (``--no-sync``, then ``sync`` brings the events)."""
         cmd = [CARECAL, "--data-dir", str(self.data), "accounts", "add", "caldav"]
         cmd += ["--url", self.server.base_url, "--username", USER, "--no-store-password"]
         cmd += ["--calendars", calendar_slug(self.n), "--name", "bench"]
+        cmd += [] if sync else ["--no-sync"]
         return run_process(cmd, self.env, self.server, self.folder, "cc-add")
 
     def sync(self, tag: str) -> Run:
@@ -213,16 +217,19 @@ def bench_size(
     cc_first: list[Run] = []
     vd_first: list[Run] = []
     cc_parts: list[tuple[float, float]] = []
+    cc_two: list[Run] = []
     vd_parts: list[tuple[float, float]] = []
     cc_labels: list[tuple[str, str]] = []
     vd_labels: list[tuple[str, str]] = []
     cc = vd = None
     for r in range(first_runs):
-        cc = Carecal(server, n, fresh(root / f"cc-{n}-{r}"))
-        add, first = cc.add(), cc.sync("first")
-        cc_first.append(combine(add, first))
+        two = Carecal(server, n, fresh(root / f"cc2-{n}-{r}"))
+        add, first = two.add(sync=False), two.sync("first")
+        cc_two.append(combine(add, first))
         cc_parts.append((add.wall_s, first.wall_s))
         cc_labels.append((add.requests.label(), first.requests.label()))
+        cc = Carecal(server, n, fresh(root / f"cc-{n}-{r}"))
+        cc_first.append(cc.add(sync=True))
         vd = Vdirsyncer(exe, server, n, fresh(root / f"vd-{n}-{r}"))
         disc, vfirst = vd.discover(), vd.sync("first")
         vd_first.append(combine(disc, vfirst))
@@ -238,6 +245,12 @@ def bench_size(
             cc_first,
             vd_first,
             {
+                "carecal_two_commands_s": stats([r.wall_s for r in cc_two]),
+                "two_commands_ratio": round(
+                    statistics.median(r.wall_s for r in cc_two)
+                    / statistics.median(r.wall_s for r in vd_first),
+                    3,
+                ),
                 "carecal_add_s": stats([a for a, _ in cc_parts]),
                 "carecal_sync_s": stats([s for _, s in cc_parts]),
                 "vdirsyncer_discover_s": stats([d for d, _ in vd_parts]),
@@ -316,7 +329,10 @@ def table(records: list[dict[str, object]]) -> str:
         note = ""
         if r["phase"] == "first sync":
             note = (
-                f"carecal add {r['carecal_add_s']['median']} + sync "  # type: ignore[index]
+                "carecal as two commands: "
+                f"{r['carecal_two_commands_s']['median']} s "  # type: ignore[index]
+                f"({r['two_commands_ratio']} x), add --no-sync "
+                f"{r['carecal_add_s']['median']} + sync "  # type: ignore[index]
                 f"{r['carecal_sync_s']['median']}; vdirsyncer discover "  # type: ignore[index]
                 f"{r['vdirsyncer_discover_s']['median']} + sync "  # type: ignore[index]
                 f"{r['vdirsyncer_sync_s']['median']}"  # type: ignore[index]

@@ -20,6 +20,7 @@ from tests.integration.servers import (
     radicale_server,
     running_radicale,
 )
+from tests.providers.contract import vcalendar
 
 __all__ = ["radicale_server"]
 
@@ -61,9 +62,19 @@ def test_add_list_calendars_remove(
 ) -> None:
     url = radicale_server.new_calendar()
     slug = url.rstrip("/").rsplit("/", 1)[-1]
-    result = add(run, monkeypatch, radicale_server.base_url, "--name", "Hub", "--calendars", slug)
+    result = add(
+        run,
+        monkeypatch,
+        radicale_server.base_url,
+        "--name",
+        "Hub",
+        "--calendars",
+        slug,
+        "--no-sync",
+    )
     assert result.code == 0, result.err
     assert "Added account 'Hub'" in result.out and f"[x] {slug}" in result.out
+    assert "Run 'carecal sync'" in result.out
 
     listed = run("accounts", "list", "--format", "json")
     [record] = listed.json()  # type: ignore[misc]
@@ -103,6 +114,26 @@ def test_add_list_calendars_remove(
     assert [c["account"] for c in run("calendars", "list", "--format", "json").json()] == [  # type: ignore[union-attr]
         "On this computer"
     ]
+
+
+def test_add_brings_the_events_at_once(
+    run: Run, monkeypatch: pytest.MonkeyPatch, radicale_server: ServerInfo
+) -> None:
+    url = radicale_server.new_calendar()
+    slug = url.rstrip("/").rsplit("/", 1)[-1]
+    for n in range(3):
+        uid = f"visit-{n}@add.test"
+        radicale_server.put(url + f"{uid}.ics", vcalendar(uid, f"Visit {n}"))
+    result = add(run, monkeypatch, url, "--name", "Hub")
+    assert result.code == 0, result.err
+    assert "Bringing their events here:" in result.out
+    assert "Hub / " in result.out and "3" in result.out.split("Hub / ", 1)[1]
+    listed = run("events", "list", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "json")
+    assert sorted(e["title"] for e in listed.json()) == ["Visit 0", "Visit 1", "Visit 2"]  # type: ignore[union-attr, index]
+    [cal] = [c for c in run("calendars", "list", "--format", "json").json() if c["name"] == slug]  # type: ignore[union-attr, index]
+    assert cal["last_sync_at"] is not None
+    again = run("sync")
+    assert again.code == 0 and "Hub / " in again.out
 
 
 def test_add_from_calendar_url_mirrors_it(

@@ -109,6 +109,7 @@ def add_account(data_dir: Path, calendar_url: str) -> str:
         USERNAME,
         "--password-stdin",
         "--no-store-password",
+        "--no-sync",  # the tests' own 'carecal sync' runs bring the events
         stdin=PASSWORD + "\n",
     )
     remote = [c for c in cli_json(data_dir, "calendars", "list") if c["remote"]]

@@ -79,7 +79,9 @@ def _outlook(session: Session, name: str) -> Account | None:
 
 
 def add_caldav(session: Session, args: argparse.Namespace) -> int:
-    """Discover the server's calendars, store the password in the keyring, mirror calendars."""
+    """Discover the server's calendars, store the password in the keyring, mirror calendars and
+    (unless ``--no-sync``) sync them at once. EXIT_ERROR when that first sync failed (the
+    account stays)."""
     password = read_password(args, required=True)
     assert password is not None
     if args.store_password:
@@ -113,8 +115,18 @@ def add_caldav(session: Session, args: argparse.Namespace) -> int:
             "The password was not stored: give it on every sync with --password-stdin "
             f"or ${secrets.PASSWORD_ENV}."
         )
-    write_line("Run 'carecal sync' to bring their events here.")
-    return EXIT_OK
+    if not args.sync:
+        write_line("Run 'carecal sync' to bring their events here.")
+        return EXIT_OK
+    # What a practitioner expects after adding a calendar: its events, now (as the Accounts
+    # window does), in this process, with the password already in hand.
+    from carecal.cli.cmd_sync import sync_accounts
+
+    write_line("Bringing their events here:")
+    code = sync_accounts(session, [account], password)
+    if code != EXIT_OK:
+        write_line("The account is added; run 'carecal sync' to try the rest again.")
+    return code
 
 
 def sign_in_again(session: Session, args: argparse.Namespace) -> int:

@@ -51,16 +51,36 @@ def sync(session: Session, args: argparse.Namespace) -> int:
     if not accounts:
         write_line("No accounts to sync: add one with 'carecal accounts add caldav ...'.")
         return EXIT_OK
-    import asyncio  # here, after that return: a data folder without accounts needs no event loop
-
     given = read_password(args, required=False)
+    return sync_accounts(
+        session,
+        accounts,
+        given,
+        allow_mass_delete=args.allow_mass_delete,
+        as_json=args.format == "json",
+    )
+
+
+def sync_accounts(
+    session: Session,
+    accounts: list[Account],
+    given: str | None,
+    *,
+    allow_mass_delete: bool = False,
+    as_json: bool = False,
+) -> int:
+    """Sync ``accounts`` (``given``: a password from the command line, else the keyring's);
+    one summary line per calendar, failures on stderr. EXIT_ERROR when any failed. Main
+    thread; talks to the servers."""
+    import asyncio  # here: a data folder without accounts needs no event loop
+
     failed = False
     records: list[dict[str, object]] = []
     for account in accounts:
         if account.kind is ProviderKind.DOCPLANNER:
             from carecal.cli.cmd_docplanner import sync_account as sync_docplanner
 
-            record = sync_docplanner(session, account, quiet=args.format == "json")
+            record = sync_docplanner(session, account, quiet=as_json)
             failed = failed or not record["ok"]
             records.append(record)
             continue
@@ -68,7 +88,7 @@ def sync(session: Session, args: argparse.Namespace) -> int:
             # OAuth tokens (Google) or MSAL's cache (Outlook), no password
             google = account.kind in (ProviderKind.GOOGLE, ProviderKind.OUTLOOK)
             password = "" if google else svc.password_for(account, given)
-            report = asyncio.run(_sync_one(session, account, password, args.allow_mass_delete))
+            report = asyncio.run(_sync_one(session, account, password, allow_mass_delete))
         except Exception as exc:  # CarecalError from the keyring or the provider's set-up
             from carecal.domain.errors import CarecalError
 
@@ -80,7 +100,7 @@ def sync(session: Session, args: argparse.Namespace) -> int:
             continue
         failed = failed or not report.ok
         for cal in report.calendars:
-            if args.format != "json":
+            if not as_json:
                 write_line(f"{account.name} / {cal.summary()}")
             for error in cal.errors:
                 _warn(f"error: {error}")
@@ -120,7 +140,7 @@ def sync(session: Session, args: argparse.Namespace) -> int:
                 ],
             }
         )
-    if args.format == "json":
+    if as_json:
         write_json(records)
     return EXIT_ERROR if failed else EXIT_OK
 

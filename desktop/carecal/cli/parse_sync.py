@@ -90,6 +90,12 @@ def add_sync_commands(sub: Any, plain: argparse.ArgumentParser, listing: Any) ->
         action="store_false",
         help="do not keep the password in the system keyring; give it on every sync",
     )
+    dav.add_argument(
+        "--no-sync",
+        dest="sync",
+        action="store_false",
+        help="only add the account; its events come with the next 'carecal sync'",
+    )
 
     google = kinds.add_parser(
         "google", parents=[plain], help="a Google account (signs in through the browser)"
