@@ -5,15 +5,14 @@ fallbacks when the server will not answer the query in one piece."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import pytest
 
 from carecal.providers.base import PullResult, RemoteCalendar, resource_name
 from carecal.providers.caldav import CalDAVProvider
-from carecal.providers.caldav_http import Answer
 from tests.integration.servers import PASSWORD, USERNAME, ServerInfo
+from tests.providers.caldav_support import after_each_request
 from tests.providers.conftest import REPORT_LIMIT
 from tests.providers.contract import run, vcalendar
 
@@ -107,22 +106,15 @@ def test_changes_made_after_the_download_are_in_the_pull_or_the_next(
     edited, added, removed = _uid(), _uid(), _uid()
     _put(radicale_server, cal, edited, vcalendar(edited))
     removed_href = _put_href(radicale_server, cal, removed)
-    http = provider._http
-    plain = http.request
 
-    def another_client_writes_meanwhile(
-        method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None
-    ) -> Answer:
-        ans = plain(method, url, body, headers)
-        if len(http.requests) == after:  # 1: the download; 2: the state read
+    def another_client_writes_meanwhile(n: int) -> None:
+        if n == after:  # 1: the download; 2: the state read
             _put(radicale_server, cal, edited, vcalendar(edited, "Edited meanwhile"))
             _put(radicale_server, cal, added, vcalendar(added))
             radicale_server.delete(removed_href)
-        return ans
 
-    http.request = another_client_writes_meanwhile  # type: ignore[method-assign]
+    after_each_request(provider, another_client_writes_meanwhile)
     first = run(provider.pull(cal, None))
-    http.request = plain  # type: ignore[method-assign]
     # The pull's own listing, taken after the state, already shows the writes ...
     by_uid = {i.uid: i for i in first.changed}
     assert set(by_uid) == {edited, added}

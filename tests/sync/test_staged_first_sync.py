@@ -5,34 +5,17 @@ a token, so the next sync starts over without duplicates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from carecal.domain.errors import TransientError
 from carecal.providers.base import resource_name
 from carecal.providers.caldav import CalDAVProvider
-from carecal.providers.caldav_http import Answer
 from tests.integration.servers import PASSWORD, USERNAME, ServerInfo, radicale_server
+from tests.providers.caldav_support import after_each_request
 from tests.providers.contract import vcalendar
 from tests.sync.helpers import Replica
 
 __all__ = ["radicale_server"]
-
-Hook = Callable[[int], None]
-
-
-def _hooked(provider: CalDAVProvider, after: Hook) -> None:
-    """Calls ``after(n)`` once the provider's n-th request has been answered."""
-    http = provider._http
-    plain = http.request
-
-    def request(
-        method: str, url: str, body: bytes = b"", headers: Mapping[str, str] | None = None
-    ) -> Answer:
-        ans = plain(method, url, body, headers)
-        after(len(http.requests))
-        return ans
-
-    http.request = request  # type: ignore[method-assign]
 
 
 def _setup(
@@ -58,7 +41,7 @@ def test_writes_between_the_download_and_the_state_read_reach_the_mirror_at_once
             radicale_server.delete(url + resource_name(removed))
             radicale_server.put(url + resource_name(added), vcalendar(added, "New"))
 
-    _hooked(provider, another_desk_writes)
+    after_each_request(provider, another_desk_writes)
     report = replica.sync(provider)  # type: ignore[arg-type]
     assert report.ok, report.errors
     assert replica.uids() == (set(uids) - {removed}) | {added}
@@ -79,7 +62,7 @@ def test_a_failed_state_read_keeps_the_items_without_a_token_and_the_next_sync_c
             failing[0] = False
             raise TransientError("cannot reach 127.0.0.1: ReadError")
 
-    _hooked(provider, the_network_drops)
+    after_each_request(provider, the_network_drops)
     report = replica.sync(provider)  # type: ignore[arg-type]
     assert not report.ok and any("cannot reach" in e for e in report.errors)
     assert replica.uids() == set(uids)  # stored by the first step
