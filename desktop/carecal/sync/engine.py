@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -60,6 +62,8 @@ MASS_DELETE_MIN = 5  # the "half of a calendar" rule starts at this many events
 # off for up to 0.2 s (0.3 s on a loaded machine: tests/ui/test_sync_runner.py) during a
 # 20,000-event pull; 1,000 keeps that near 0.1 s for 0.14 s more at 20,000 events.
 PULL_BATCH = 1000
+# Seconds between the interpreter's thread switches during a staged pull (see _quick_switches).
+SHARED_SWITCH_INTERVAL = 0.0005
 
 
 class CancelToken:
@@ -274,15 +278,35 @@ async def _pull(ctx: Context, opts: SyncOptions) -> None:
         result = await _fetch(ctx, token)
     except SyncStateExpired:
         result = await _fetch(ctx, None)
-    await _take(ctx, opts, result, False)
-    # A staged pull's second step has been running while the first was stored: what changed
-    # since the download, and the state, stored (and the state saved) like any pull.
-    complete = result.complete
-    while result.follow_up is not None:
-        _check(opts)
-        result = await result.follow_up()
-        await _take(ctx, opts, result, complete)
-        complete = complete or result.complete
+    with _quick_switches(result.follow_up is not None):
+        await _take(ctx, opts, result, False)
+        # A staged pull's second step has been running while the first was stored: what
+        # changed since the download, and the state, stored (and the state saved) like any pull.
+        complete = result.complete
+        while result.follow_up is not None:
+            _check(opts)
+            result = await result.follow_up()
+            await _take(ctx, opts, result, complete)
+            complete = complete or result.complete
+
+
+@contextmanager
+def _quick_switches(active: bool) -> Iterator[None]:
+    """While a staged pull's second step runs on its own thread beside the one storing the
+    first, let them take turns at the interpreter more often. The second step mostly waits on
+    the network but needs the interpreter briefly after each answer; with CPython's default
+    5 ms switch interval the storing thread keeps it for up to 5 ms each time, which made the
+    second step end about 0.06 s later than the storing at 1,000 items (a whole first sync:
+    0.84 -> 0.78 s, median of 15 interleaved runs on Radicale)."""
+    if not active:
+        yield
+        return
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SHARED_SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 async def _fetch(ctx: Context, state: str | None) -> PullResult:
