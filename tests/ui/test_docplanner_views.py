@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QHelpEvent, QImage
+from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 from pytestqt.qtbot import QtBot
 
 from carecal.domain.models import (
@@ -409,6 +409,12 @@ def test_week_cards_mark_docplanner_bookings_and_awaiting_payment(
         "Awaiting payment: 43 min left",
     ]
     assert canvas.tooltip_at(QPointF(canvas.width() - 5, 5)) == ""
+    # The view answers Qt's own tooltip request with the same text.
+    at = rect.center().toPoint()
+    request = QHelpEvent(QEvent.Type.ToolTip, at, canvas.mapToGlobal(at))
+    assert QApplication.sendEvent(canvas, request)
+    assert QToolTip.text() == tip
+    QToolTip.hideText()
 
 
 def test_month_chips_mark_video_docplanner_and_awaiting_payment(

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QLabel, QPushButton, QToolTip, QWidget
 
 from carecal.domain.models import Occurrence, VisitMode
 from carecal.services.docplanner_info import BookingInfo
@@ -113,6 +113,20 @@ def occurrence_tooltip(
         if payment:
             lines.append(payment)
     return "\n".join(lines)
+
+
+def show_tooltip(widget: QWidget, event: QEvent, text_at: Callable[[QPointF], str]) -> bool:
+    """Answer a tooltip request on a painted view with ``text_at``'s text for the pointer's
+    position (hidden where it gives ""). True when ``event`` was such a request."""
+    if event.type() != QEvent.Type.ToolTip or not isinstance(event, QHelpEvent):
+        return False
+    text = text_at(QPointF(event.pos()))
+    if text:
+        QToolTip.showText(event.globalPos(), text, widget)
+    else:
+        QToolTip.hideText()
+        event.ignore()
+    return True
 
 
 # ---- painted marks ----------------------------------------------------------------------

@@ -12,7 +12,6 @@ from PySide6.QtGui import (
     QContextMenuEvent,
     QFont,
     QFontMetrics,
-    QHelpEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -20,7 +19,7 @@ from PySide6.QtGui import (
     QPen,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QWidget
 
 from carecal.domain.models import AppointmentStatus, Occurrence, VisitMode
 from carecal.services.docplanner_info import BookingInfo
@@ -30,6 +29,7 @@ from carecal.ui.booking_badges import (
     draw_booking_marks,
     marks_width,
     occurrence_tooltip,
+    show_tooltip,
 )
 from carecal.ui.card_layout import CardPalette, card_palette
 from carecal.ui.cards import draw_camera, fmt_time
@@ -321,15 +321,7 @@ class MonthView(QWidget):
 
     def event(self, event: QEvent) -> bool:
         """A chip's tooltip (title, time, video visit, Docplanner booking)."""
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            text = self.tooltip_at(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
-        return super().event(event)
+        return show_tooltip(self, event, self.tooltip_at) or super().event(event)
 
     def tooltip_at(self, pos: QPointF) -> str:
         """The tooltip of the chip at ``pos`` ("" elsewhere)."""

@@ -16,18 +16,17 @@ from PySide6.QtGui import (
     QBrush,
     QColor,
     QContextMenuEvent,
-    QHelpEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
     QPen,
     QResizeEvent,
 )
-from PySide6.QtWidgets import QToolTip, QWidget
+from PySide6.QtWidgets import QWidget
 
 from carecal.domain.models import Occurrence
 from carecal.ui import theme
-from carecal.ui.booking_badges import occurrence_tooltip
+from carecal.ui.booking_badges import occurrence_tooltip, show_tooltip
 from carecal.ui.card_layout import CardFonts, CardLayout, draw_card, layout_card
 from carecal.ui.cards import fmt_time
 from carecal.ui.layout import layout_columns
@@ -168,15 +167,7 @@ class TimeGridCanvas(QWidget):
     def event(self, event: QEvent) -> bool:
         """A card's tooltip: its title and time, the video visit and the Docplanner booking
         (the payment's minutes counted when the tooltip opens)."""
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            text = self.tooltip_at(QPointF(event.pos()))
-            if text:
-                QToolTip.showText(event.globalPos(), text, self)
-            else:
-                QToolTip.hideText()
-                event.ignore()
-            return True
-        return super().event(event)
+        return show_tooltip(self, event, self.tooltip_at) or super().event(event)
 
     def tooltip_at(self, pos: QPointF) -> str:
         """The tooltip of the card at ``pos`` ("" over empty grid)."""
