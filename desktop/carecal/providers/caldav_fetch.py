@@ -17,6 +17,7 @@ reports as transient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from carecal.providers import caldav_discovery as disco
@@ -47,12 +48,15 @@ def path_of(url: str) -> str:
     return unquote(urlsplit(url).path)
 
 
-def fetch_all(http: Http, cal_url: str) -> tuple[list[RemoteItem], bool]:
+def fetch_all(
+    http: Http, cal_url: str, on_answer: Callable[[], None] | None = None
+) -> tuple[list[RemoteItem], bool]:
     """Every item of the calendar with its ETag and data: one calendar-query, or, when the server
     refuses or truncates it, an ETag listing plus chunked multiget. Also says which: True for
-    the calendar-query (``list_etags`` then lists the same way). Worker thread.
+    the calendar-query (``list_etags`` then lists the same way). ``on_answer`` is called when
+    the calendar-query's answer has arrived, before it is parsed. Worker thread.
     Raises NotFound (calendar gone), TransientError, PermanentItemError, MalformedResponse."""
-    items = _query_all(http, cal_url)
+    items = _query_all(http, cal_url, on_answer)
     if items is not None:
         return items, True
     hrefs = sorted(_propfind_etags(http, cal_url))
@@ -86,7 +90,9 @@ def _etags_of(responses: list[Response], cal_path: str) -> dict[str, str]:
     return {r.href: r.text(_ETAG) or "" for r in responses if _is_member(r, cal_path)}
 
 
-def _query_all(http: Http, cal_url: str) -> list[RemoteItem] | None:
+def _query_all(
+    http: Http, cal_url: str, on_answer: Callable[[], None] | None
+) -> list[RemoteItem] | None:
     """The calendar's items by one calendar-query, or None when the server will not give them
     all in one answer."""
     ans = http.request("REPORT", cal_url, calendar_query_body(), {"Depth": "1"})
@@ -95,6 +101,8 @@ def _query_all(http: Http, cal_url: str) -> list[RemoteItem] | None:
     if ans.status != 207:
         raise_for_item(ans, "the calendar's items")
         return None  # another 2xx is no multistatus: take the listing path
+    if on_answer is not None:
+        on_answer()
     cal_path = path_of(cal_url).rstrip("/")
     items: list[RemoteItem] = []
     without_data: list[str] = []
