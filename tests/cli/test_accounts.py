@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -134,6 +135,35 @@ def test_add_brings_the_events_at_once(
     assert cal["last_sync_at"] is not None
     again = run("sync")
     assert again.code == 0 and "Hub / " in again.out
+
+
+def test_add_asks_the_server_before_the_data_folder_opens(
+    radicale_server: ServerInfo, data_dir: Path
+) -> None:
+    # Discovery (and the first calendar's download) start on their own thread before the store
+    # loads: they run while its modules load and the database opens.
+    url = radicale_server.new_calendar()
+    radicale_server.put(url + "early@add.test.ics", vcalendar("early@add.test", "Early"))
+    code = (
+        "import sys, threading\n"
+        "seen = []\n"
+        "start = threading.Thread.start\n"
+        "def noted(thread):\n"
+        "    if not seen:\n"
+        "        seen.append([m for m in ('peewee', 'carecal.store.db') if m in sys.modules])\n"
+        "    start(thread)\n"
+        "threading.Thread.start = noted\n"
+        "from carecal import cli\n"
+        f"rc = cli.main(['--data-dir', {str(data_dir)!r}, 'accounts', 'add', 'caldav', "
+        f"'--url', {url!r}, '--username', {USERNAME!r}, '--no-store-password'])\n"
+        "sys.stderr.write(repr(seen))\n"
+        "sys.exit(rc)\n"
+    )
+    env = {**os.environ, "CARECAL_PASSWORD": PASSWORD}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("[[]]"), done.stderr
+    assert "0 sent, 1 received" in done.stdout
 
 
 def test_add_from_calendar_url_mirrors_it(

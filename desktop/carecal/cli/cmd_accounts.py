@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from carecal.cli import EXIT_OK, UsageError
 from carecal.cli.output import write_json, write_line, write_table
@@ -21,6 +22,9 @@ from carecal.domain.models import Account, ProviderKind
 from carecal.services import accounts as svc
 from carecal.services import secrets
 from carecal.services.session import Session
+
+if TYPE_CHECKING:
+    from carecal.cli.run import SessionOpener
 
 
 class SignInFailed(CarecalError):
@@ -55,21 +59,23 @@ def sign_in_error(exc: AuthExpired, preset: str) -> SignInFailed:
     return SignInFailed(f"{exc}. {hint}".strip())
 
 
-def add_account(session: Session, args: argparse.Namespace) -> int:
-    """``accounts add caldav|google``: the kind's own command."""
-    if args.kind == "google":
-        from carecal.cli import cmd_google
+def add_account(open_store: SessionOpener, args: argparse.Namespace) -> int:
+    """``accounts add caldav|google|outlook|docplanner``: the kind's own command. Opens the data
+    folder itself (``open_store``): a CalDAV account starts talking to the server first."""
+    if args.kind == "caldav":
+        return add_caldav(open_store, args)
+    with open_store() as session:
+        if args.kind == "google":
+            from carecal.cli import cmd_google
 
-        return cmd_google.add_account(session, args)
-    if args.kind == "outlook":
-        from carecal.cli import cmd_outlook
+            return cmd_google.add_account(session, args)
+        if args.kind == "outlook":
+            from carecal.cli import cmd_outlook
 
-        return cmd_outlook.add_account(session, args)
-    if args.kind == "docplanner":
+            return cmd_outlook.add_account(session, args)
         from carecal.cli import cmd_docplanner
 
         return cmd_docplanner.add_account(session, args)
-    return add_caldav(session, args)
 
 
 def _outlook(session: Session, name: str) -> Account | None:
@@ -78,16 +84,33 @@ def _outlook(session: Session, name: str) -> Account | None:
     return account if account.kind is ProviderKind.OUTLOOK else None
 
 
-def add_caldav(session: Session, args: argparse.Namespace) -> int:
+def add_caldav(open_store: SessionOpener, args: argparse.Namespace) -> int:
     """Discover the server's calendars, store the password in the keyring, mirror calendars and
     (unless ``--no-sync``) sync them at once. EXIT_ERROR when that first sync failed (the
-    account stays)."""
+    account stays).
+
+    Discovery, and the download of the first chosen calendar's events, start on a thread of
+    their own before the data folder opens: the server answers while the store's modules load
+    and the account is recorded (a first sync of 1,000 events: about 0.05 s of 0.65 s)."""
     password = read_password(args, required=True)
     assert password is not None
     if args.store_password:
         secrets.check_keyring()  # fail before the network when the password has nowhere to go
+    discovery = svc.start_discovery(
+        args.url or "", args.username, password, args.preset, args.calendars, download=args.sync
+    )
     try:
-        found = svc.discover_blocking(args.url, args.username, password, args.preset)
+        with open_store() as session:
+            return _record_and_sync(session, args, password, discovery)
+    finally:
+        discovery.close()
+
+
+def _record_and_sync(
+    session: Session, args: argparse.Namespace, password: str, discovery: svc.Discovery
+) -> int:
+    try:
+        found = discovery.calendars()
     except AuthExpired as exc:
         raise sign_in_error(exc, args.preset) from None
     if not found:
@@ -119,11 +142,12 @@ def add_caldav(session: Session, args: argparse.Namespace) -> int:
         write_line("Run 'carecal sync' to bring their events here.")
         return EXIT_OK
     # What a practitioner expects after adding a calendar: its events, now (as the Accounts
-    # window does), in this process, with the password already in hand.
+    # window does), in this process, with the password already in hand and the discovery's
+    # provider (its download of the first calendar under way or done).
     from carecal.cli.cmd_sync import sync_accounts
 
     write_line("Bringing their events here:")
-    code = sync_accounts(session, [account], password)
+    code = sync_accounts(session, [account], password, ready={account.id: discovery.provider})
     if code != EXIT_OK:
         write_line("The account is added; run 'carecal sync' to try the rest again.")
     return code

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from carecal.cli import EXIT_ERROR, EXIT_OK
@@ -28,12 +29,12 @@ def _warn(text: str) -> None:
 
 
 async def _sync_one(
-    session: Session, account: Account, password: str, allow: bool
+    session: Session, account: Account, password: str, allow: bool, ready: Any | None
 ) -> AccountReport:
     from carecal.services.syncing import provider_for
     from carecal.sync.engine import SyncOptions, sync_account
 
-    provider: Any = provider_for(account, session.repo, password)
+    provider: Any = ready if ready is not None else provider_for(account, session.repo, password)
     try:
         options = SyncOptions(allow_mass_delete=allow, force=True)
         return await sync_account(session.repo, provider, account.id, options)
@@ -68,10 +69,12 @@ def sync_accounts(
     *,
     allow_mass_delete: bool = False,
     as_json: bool = False,
+    ready: Mapping[str, Any] | None = None,
 ) -> int:
     """Sync ``accounts`` (``given``: a password from the command line, else the keyring's);
-    one summary line per calendar, failures on stderr. EXIT_ERROR when any failed. Main
-    thread; talks to the servers."""
+    one summary line per calendar, failures on stderr. EXIT_ERROR when any failed. ``ready``:
+    providers already made, by account id (adding an account hands over the one that
+    discovered it); each is closed after its sync. Main thread; talks to the servers."""
     import asyncio  # here: a data folder without accounts needs no event loop
 
     failed = False
@@ -88,7 +91,8 @@ def sync_accounts(
             # OAuth tokens (Google) or MSAL's cache (Outlook), no password
             google = account.kind in (ProviderKind.GOOGLE, ProviderKind.OUTLOOK)
             password = "" if google else svc.password_for(account, given)
-            report = asyncio.run(_sync_one(session, account, password, allow_mass_delete))
+            provider = (ready or {}).get(account.id)
+            report = asyncio.run(_sync_one(session, account, password, allow_mass_delete, provider))
         except Exception as exc:  # CarecalError from the keyring or the provider's set-up
             from carecal.domain.errors import CarecalError
 

@@ -8,14 +8,23 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from carecal.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError
 from carecal.domain.errors import CarecalError
 from carecal.services.session import LOG_FILE, Session, SessionArgs, open_session, resolve_data_dir
 
-Command = Callable[[Session, argparse.Namespace], int]
+SessionOpener = Callable[[], AbstractContextManager[Session]]
+# A command gets the open Session, or (those in _OPEN_THEMSELVES) a SessionOpener.
+Command = Callable[[Any, argparse.Namespace], int]
+
+# Commands that open the data folder themselves, when they need it: adding an account first
+# starts asking the server for its calendars (and their events), which then runs while the
+# store opens.
+_OPEN_THEMSELVES = frozenset({("accounts", "add")})
 
 
 # (command, action) -> (module in carecal.cli, function). A command's module is imported only
@@ -95,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.command == "gui":
             return _gui(SessionArgs(data_dir=data_dir, demo=bool(getattr(args, "demo", False))))
-        command = _command(args.command, getattr(args, "action", None))
+        key = (args.command, getattr(args, "action", None))
+        command = _command(*key)
+        if key in _OPEN_THEMSELVES:
+            return command(lambda: open_session(data_dir, actor="cli"), args)
         with open_session(data_dir, actor="cli") as session:
             return command(session, args)
     except UsageError as exc:

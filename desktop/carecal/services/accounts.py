@@ -2,8 +2,10 @@
 
 An account row keeps what is needed to reach the server again (start URL, user name, preset,
 whether the password is in the keyring); the password itself lives only in the OS keyring
-(services.secrets). The CalDAV provider (and with it httpx, lxml and icalendar) is imported
-inside the functions that talk to the server, so listing stays light.
+(services.secrets). The CalDAV provider (and with it httpx and lxml) is imported inside the
+functions that talk to the server, so listing stays light; the store is imported on first use,
+so adding an account can start talking to the server before the data folder is open
+(``start_discovery``).
 
 Threads: the caller's thread (the one owning the Repository); functions that touch the database
 do disk I/O and raise StoreError on database failure besides the errors they name. ``discover``
@@ -26,12 +28,13 @@ from carecal.domain.models import Account, Calendar, ProviderKind, new_id
 from carecal.providers.base import RemoteCalendar as RemoteCalendar
 from carecal.providers.presets import Preset as Preset
 from carecal.services import secrets
-from carecal.store.calendars import LOCAL_ACCOUNT_ID
-from carecal.store.repo import Repository
-from carecal.store.syncstate import SyncStore
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from carecal.providers.caldav import CalDAVProvider
+    from carecal.store.repo import Repository
+    from carecal.store.syncstate import SyncStore
 
 PALETTE = ("#2563eb", "#16a34a", "#db2777", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04")
 
@@ -98,6 +101,47 @@ async def discover(url: str, username: str, password: str, preset: str) -> list[
         await provider.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """A discovery running on a thread of its own (``start_discovery``), and the provider that
+    runs it: the first sync of the new account takes it over, with its early download."""
+
+    provider: CalDAVProvider
+    found: Future[list[RemoteCalendar]]
+
+    def calendars(self) -> list[RemoteCalendar]:
+        """The account's event calendars, once discovery has ended. Blocks the caller's thread.
+        Raises ValidationError, AuthExpired, TransientError, NotFound."""
+        return self.found.result()
+
+    def close(self) -> None:
+        """Close the provider (harmless when the first sync already did). Blocks the caller's
+        thread while a request is under way."""
+        self.provider.close_blocking()
+
+
+def start_discovery(
+    url: str,
+    username: str,
+    password: str,
+    preset: str,
+    names: Sequence[str] | None,
+    *,
+    download: bool,
+) -> Discovery:
+    """Start discovering the account's calendars on a thread of its own and return at once, so
+    the caller opens its store meanwhile. With ``download``, the events of the first calendar
+    ``names`` picks (as ``pick_calendars`` does) are downloaded right after discovery, for the
+    account's first sync. The caller's thread; raises ValidationError for a bad URL or preset
+    (discovery's own errors come from ``Discovery.calendars``)."""
+    provider = make_provider(url, username, password, preset)
+    if download:
+        found = provider.discover_and_download(lambda cals: pick_calendars(cals, names))
+    else:
+        found = provider.discover_and_download(lambda _cals: [])
+    return Discovery(provider, found)
+
+
 def discover_blocking(url: str, username: str, password: str, preset: str) -> list[RemoteCalendar]:
     """``discover`` on a private event loop; the caller's thread (blocks on the network)."""
     import asyncio  # here: ``carecal sync`` with no account to sync needs no event loop
@@ -119,6 +163,12 @@ def password_help(preset: str) -> str:
 
     found = PRESETS.get(preset)
     return found.password_help if found else ""
+
+
+def _sync_store(repo: Repository) -> SyncStore:
+    from carecal.store.syncstate import SyncStore
+
+    return SyncStore(repo)
 
 
 # --- adding and choosing --------------------------------------------------------------------
@@ -181,7 +231,7 @@ def add_caldav_account(
     fails before anything is written. Raises NoKeyring, KeyringFailed, ValidationError (a name
     already used).
     """
-    existing = SyncStore(repo).accounts()
+    existing = _sync_store(repo).accounts()
     if name and any(a.name.casefold() == name.strip().casefold() for a in existing):
         raise ValidationError(f"an account named {name.strip()!r} already exists")
     account_name = name.strip() if name else None
@@ -207,7 +257,7 @@ def add_caldav_account(
     if store_password:
         secrets.store_password(account.id, password)
     try:
-        with SyncStore(repo).transaction():
+        with _sync_store(repo).transaction():
             repo.add_account(account, actor=actor)
             mirrored = mirror_calendars(repo, account, calendars, actor=actor)
     except BaseException:
@@ -227,7 +277,7 @@ def mirror_calendars(
     mirrored = {c.remote_id for c in present if c.account_id == account.id}
     taken = {c.name.casefold() for c in present}
     added: list[Calendar] = []
-    with SyncStore(repo).transaction():
+    with _sync_store(repo).transaction():
         for i, remote in enumerate(calendars):
             if remote.remote_id in mirrored:
                 continue
@@ -248,7 +298,9 @@ def mirror_calendars(
 
 def list_accounts(repo: Repository) -> list[Account]:
     """Every remote account (the built-in local one left out), oldest first."""
-    return [a for a in SyncStore(repo).accounts() if a.id != LOCAL_ACCOUNT_ID]
+    from carecal.store.calendars import LOCAL_ACCOUNT_ID
+
+    return [a for a in _sync_store(repo).accounts() if a.id != LOCAL_ACCOUNT_ID]
 
 
 def find_account(repo: Repository, name: str) -> Account:
@@ -263,7 +315,7 @@ def find_account(repo: Repository, name: str) -> Account:
 
 def calendar_statuses(repo: Repository) -> list[CalendarStatus]:
     """Every calendar with its account's name, last sync, last error and unsent changes."""
-    store = SyncStore(repo)
+    store = _sync_store(repo)
     names = {a.id: a.name for a in store.accounts()}
     pending = Counter(op.calendar_id for op in store.pending_ops())
     out = []
@@ -296,9 +348,11 @@ def remove_account(
     Unsent local changes would be lost: unless ``discard_unsent``, raises ValidationError when
     there are any. Raises ValidationError for the built-in local account, KeyringFailed.
     """
+    from carecal.store.calendars import LOCAL_ACCOUNT_ID
+
     if account.id == LOCAL_ACCOUNT_ID or account.kind is ProviderKind.LOCAL:
         raise ValidationError("the calendars on this computer cannot be removed as an account")
-    store = SyncStore(repo)
+    store = _sync_store(repo)
     cal_ids = {c.id for c in store.calendars_of(account.id)}
     unsent = [op for op in store.pending_ops() if op.calendar_id in cal_ids]
     if unsent and not discard_unsent:
@@ -341,4 +395,4 @@ def set_password(repo: Repository, account: Account, password: str, *, actor: st
     Raises NoKeyring, KeyringFailed."""
     secrets.store_password(account.id, password)
     changes: dict[str, object] = {"store_password": True, "needs_sign_in": False}
-    SyncStore(repo).update_account_settings(account.id, changes, actor=actor)
+    _sync_store(repo).update_account_settings(account.id, changes, actor=actor)

@@ -13,11 +13,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from carecal.domain.errors import StoreError
-from carecal.store.db import Database
-from carecal.store.repo import Repository
 
 if TYPE_CHECKING:
     from carecal.services.events import EventService
+    from carecal.store.db import Database
+    from carecal.store.repo import Repository
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,11 @@ def open_session(data_dir: Path | None, *, actor: str) -> Session:
     display time zone is set to the system's zone. The caller's thread; does disk I/O.
     Raises StoreError when the directory or the database cannot be opened.
     """
+    # Imported here, not with the module: a command that talks to a server first (adding an
+    # account) starts that before the store's modules load.
+    from carecal.store.db import Database
+    from carecal.store.repo import Repository
+
     directory = resolve_data_dir(data_dir)
     try:
         directory.mkdir(parents=True, exist_ok=True)
