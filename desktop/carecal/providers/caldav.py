@@ -168,7 +168,18 @@ class CalDAVProvider:
     async def pull_staged(self, calendar: RemoteCalendar, state: str | None) -> PullResult:
         """As ``pull``; a complete pull returns its items at once and reads the state in the
         background (``PullResult.follow_up``, see ``_pull_everything``)."""
-        return await self._run(lambda: self._pull(calendar.remote_id, state))
+        work = self._run(lambda: self._pull(calendar.remote_id, state))
+        if state is not None:
+            return await work
+        import asyncio  # see _run
+
+        task = asyncio.ensure_future(work)
+        await asyncio.sleep(0)  # the download is under way (or taken over) first
+        # A complete pull reads every item it brings (``to_events``): the reader's modules load
+        # while the server answers, not after (about 7 ms of a 1,000-event first sync).
+        from carecal.ical import reader  # noqa: F401
+
+        return await task
 
     async def get(self, calendar: RemoteCalendar, remote_id: str) -> RemoteItem:
         def work() -> RemoteItem:
