@@ -1,6 +1,6 @@
 """``carecal accounts add caldav`` and ``carecal sync`` import only what their path needs.
 
-Process start-up is most of a small first sync (two processes), so the modules these commands
+Process start-up is a large part of a small first sync, so the modules these commands
 do not use on a clean CalDAV pull stay unimported: icalendar (only for unusual items, VTIMEZONE
 look-ups, DURATIONs, writing), the event service and recurrence code, the Google sign-in stack,
 and what building the command tree used to drag in: the other commands' modules (kiosk,

@@ -427,8 +427,7 @@ class _FirstPull:
         self.items.set_result(items)
 
     def second_step(self) -> Future[PullResult]:
-        """The running second step (started by now: ``download`` has ended)."""
-        self._start_step()
+        """The running second step (``download`` ended well, so it has started it)."""
         assert self._step is not None
         return self._step
 
